@@ -1,0 +1,52 @@
+"""The `tracker` command group. Subcommands load lazily so a query pays only for what it uses."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker import __version__
+
+# command name -> "module:attribute"; loaded only when that command runs
+COMMANDS = {
+    "init": "tracker.cli.init_cmd:init",
+    "validate": "tracker.cli.validate_cmd:validate",
+    "schema": "tracker.cli.schema_cmd:schema",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tracker")
+@click.option(
+    "-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Run as if started in this directory.",
+)
+@click.option("--root", "root_name", default=None, envvar="TRACKER_ROOT",
+              help="Name of the tracker folder (default .tracker).")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None, root_name: str | None) -> None:
+    """tracker: work items, vendors and deployments as YAML files in your git repository."""
+    if directory is not None:
+        os.chdir(directory)
+    ctx.obj = {"root_name": root_name}
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv, prog_name="tracker")

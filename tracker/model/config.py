@@ -1,0 +1,48 @@
+"""tracker.yaml: the tracker's settings and the project configuration singleton."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from tracker.constants import CURRENT_FORMAT_VERSION, DEFAULT_ID_PREFIX
+from tracker.model.fields import RecordId
+from tracker.model.work_item import Strict
+
+
+class ContextType(StrEnum):
+    FEATURE = "feature"
+    MAINTENANCE = "maintenance"
+    RESEARCH = "research"
+
+
+class IndexBackend(StrEnum):
+    DUCKDB = "duckdb"
+    POSTGRES = "postgres"
+
+
+class ProjectConfiguration(Strict):
+    active_context_type: ContextType = ContextType.FEATURE
+    current_session: RecordId | None = None
+    default_token_budget: Annotated[int, Field(ge=1_000, le=1_000_000)] = 200_000
+
+
+class IndexSettings(Strict):
+    backend: IndexBackend = IndexBackend.DUCKDB
+    # A DSN without a password: secrets come from the environment or ~/.pgpass.
+    dsn: str | None = None
+
+
+class TrackerConfig(Strict):
+    format_version: Annotated[int, Field(ge=1)] = CURRENT_FORMAT_VERSION
+    id_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,9}$")] = (
+        DEFAULT_ID_PREFIX
+    )
+    archive_after_days: Annotated[int, Field(ge=1)] = 365
+    project: ProjectConfiguration = ProjectConfiguration()
+    index: IndexSettings = IndexSettings()
+
+
+CONFIG_KEY_ORDER = ("format_version", "id_prefix", "archive_after_days", "project", "index")

@@ -1,0 +1,222 @@
+"""YAML writing built for git's line merge: fixed key order, block style, one value per line.
+
+New files are emitted directly. Updates to an existing file rewrite only the
+lines of the fields that changed, so the user's comments and the order of the
+fields nobody touched survive every write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from tracker.constants import SCHEMA_LINE_PREFIX
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+_PLAIN_SAFE = re.compile(r"^[\w(/][\w .,;()/+=@'\-]*$")
+_ISO_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+_STR_TAG = "tag:yaml.org,2002:str"
+_resolver = yaml.resolver.Resolver()
+INDENT = "  "
+
+
+def dump_record(
+    data: Mapping[str, Any], key_order: Sequence[str], schema_ref: str | None = None
+) -> str:
+    """A whole file for a record given as JSON-like data."""
+    lines = [f"{SCHEMA_LINE_PREFIX}{schema_ref}"] if schema_ref else []
+    for key in ordered_keys(data, key_order):
+        if is_empty(data[key]):
+            continue
+        lines.extend(render_field(key, data[key], 0))
+    return "\n".join(lines) + "\n"
+
+
+def ordered_keys(data: Mapping[str, Any], key_order: Sequence[str]) -> list[str]:
+    known = [key for key in key_order if key in data]
+    return known + [key for key in data if key not in key_order]
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (list, dict)) and not value)
+
+
+def render_field(key: str, value: Any, level: int) -> list[str]:
+    pad = INDENT * level
+    name = render_scalar(key)
+    if isinstance(value, Mapping):
+        if not value:
+            return [f"{pad}{name}: {{}}"]
+        lines = [f"{pad}{name}:"]
+        for sub_key, sub_value in value.items():
+            lines.extend(render_field(str(sub_key), sub_value, level + 1))
+        return lines
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return [f"{pad}{name}: []"]
+        return [f"{pad}{name}:", *render_items(value, level + 1)]
+    if isinstance(value, str) and "\n" in value and _literal_block_ok(value):
+        chomp = "" if value.endswith("\n") and not value.endswith("\n\n") else "-"
+        body = value[:-1] if chomp == "" else value
+        inner = INDENT * (level + 1)
+        return [f"{pad}{name}: |{chomp}"] + [
+            f"{inner}{line}" if line else "" for line in body.split("\n")
+        ]
+    return [f"{pad}{name}: {render_scalar(value)}"]
+
+
+def render_items(values: Sequence[Any], level: int) -> list[str]:
+    pad = INDENT * level
+    lines: list[str] = []
+    for value in values:
+        if isinstance(value, Mapping) and value:
+            nested = [
+                line for key, sub in value.items() for line in render_field(str(key), sub, level + 1)
+            ]
+            lines.append(f"{pad}- {nested[0].lstrip()}")
+            lines.extend(nested[1:])
+        else:
+            lines.append(f"{pad}- {render_scalar(value)}")
+    return lines
+
+
+def render_scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+        return yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
+    text = str(value)
+    if _ISO_TIMESTAMP.match(text) or _plain_is_safe(text):
+        return text
+    dumped: str = yaml.safe_dump(text, width=10**9, allow_unicode=True, default_style='"')
+    return dumped.rstrip("\n").removesuffix("\n...")
+
+
+def _plain_is_safe(text: str) -> bool:
+    if not _PLAIN_SAFE.match(text) or text.endswith(" ") or ": " in text or " #" in text:
+        return False
+    return bool(_resolver.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)
+
+
+def _literal_block_ok(text: str) -> bool:
+    first = text.split("\n", 1)[0]
+    if first.startswith((" ", "\t")) or not first:
+        return False
+    return all(ch == "\n" or (ch.isprintable() and ch != "\t") for ch in text)
+
+
+def update_text(
+    old_text: str,
+    old_data: Mapping[str, Any],
+    new_data: Mapping[str, Any],
+    key_order: Sequence[str],
+) -> str:
+    """Rewrite only the top-level fields whose value changed between old_data and new_data.
+
+    old_data/new_data are the normalised records (as `dump_record` takes them);
+    old_text is the file on disk, comments and all.
+    """
+    lines = old_text.split("\n")
+    trailing_newline = old_text.endswith("\n")
+    if trailing_newline:
+        lines = lines[:-1]
+    spans = _field_spans(old_text, len(lines))
+    replacements: dict[str, list[str]] = {}
+    for key in set(old_data) | set(new_data):
+        old_value, new_value = old_data.get(key), new_data.get(key)
+        if old_value == new_value or (is_empty(old_value) and is_empty(new_value)):
+            continue
+        replacements[key] = [] if is_empty(new_value) else render_field(key, new_value, 0)
+
+    output: list[str] = []
+    cursor = 0
+    for key, (start, end) in spans.items():
+        output.extend(lines[cursor:start])
+        if key in replacements:
+            new_lines = replacements.pop(key)
+            if new_lines and start == end and len(new_lines) == 1:
+                new_lines = [new_lines[0] + _inline_comment(lines[start])]
+            output.extend(new_lines)
+        else:
+            output.extend(lines[start : end + 1])
+        cursor = end + 1
+    output.extend(lines[cursor:])
+
+    for key, new_lines in replacements.items():  # fields the file did not have yet
+        if new_lines:
+            _insert_in_order(output, key, new_lines, key_order, spans)
+    text = "\n".join(output)
+    return text + "\n" if trailing_newline or not text.endswith("\n") else text
+
+
+def _field_spans(text: str, line_count: int) -> dict[str, tuple[int, int]]:
+    """For each top-level key, the first and last line (0-based) of its key and value."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    spans: dict[str, tuple[int, int]] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return spans
+    for key_node, value_node in root.value:
+        start = key_node.start_mark.line
+        mark = value_node.end_mark
+        end = mark.line if mark.column > 0 else mark.line - 1
+        spans[str(key_node.value)] = (start, max(start, min(end, line_count - 1)))
+    return spans
+
+
+def _inline_comment(line: str) -> str:
+    """The `  # note` after a one-line field's value, kept when the value is rewritten."""
+    position = _comment_start(line)
+    return "  " + line[position:].strip() if position >= 0 else ""
+
+
+def _comment_start(line: str) -> int:
+    quote = ""
+    for index, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'" and (index == 0 or line[index - 1] in " :[,"):
+            quote = ch
+        elif ch == "#" and index > 0 and line[index - 1] in " \t":
+            return index
+    return -1
+
+
+def _insert_in_order(
+    output: list[str],
+    key: str,
+    new_lines: list[str],
+    key_order: Sequence[str],
+    spans: Mapping[str, tuple[int, int]],
+) -> None:
+    """Place a new field after the closest field that precedes it in the canonical order."""
+    earlier = list(key_order[: key_order.index(key)]) if key in key_order else list(key_order)
+    position = None
+    for index, line in enumerate(output):
+        name = line.split(":", 1)[0]
+        if line[:1] not in (" ", "-", "#", "") and name in earlier:
+            position = index + 1
+            while position < len(output) and output[position][:1] in (" ", "-"):
+                position += 1
+    if position is None:
+        position = 1 if output and output[0].startswith(SCHEMA_LINE_PREFIX) else 0
+    output[position:position] = new_lines

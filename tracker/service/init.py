@@ -1,0 +1,85 @@
+"""`tracker init`: a new tracker root, and on request the git hook; never overwrites anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.constants import CONFIG_FILE, DEFAULT_ID_PREFIX, DEFAULT_ROOT, SCHEMA_DIR
+from tracker.errors import UsageError
+from tracker.model.kinds import CONFIG, RECORD_KINDS, schema_ref
+from tracker.service.schema_export import render_schemas
+from tracker.store.staged import git_path
+
+CONFIG_TEMPLATE = """\
+# yaml-language-server: $schema={schema}
+# Settings of this tracker and the project configuration.
+# Edit freely and commit; `tracker validate` (and the pre-commit hook) checks it.
+
+# Version of the tracker file format; `tracker migrate` upgrades older trackers.
+format_version: 1
+# Prefix of new work-item ids, e.g. {prefix}-7f3a9c.
+id_prefix: {prefix}
+# `tracker archive` moves items created more than this many days ago to archive/.
+archive_after_days: 365
+
+# The project configuration (one per tracker).
+project:
+  # What the project is busy with: feature | maintenance | research
+  active_context_type: feature
+  # The session item being worked on now (a session item's id):
+  # current_session: {prefix}-7f3a9c
+  # Token budget of new sessions (1,000 to 1,000,000).
+  default_token_budget: 200000
+
+# The index that answers queries: duckdb (embedded, the default) or postgres (shared).
+index:
+  backend: duckdb
+"""
+
+HOOK_SCRIPT = """\
+#!/bin/sh
+# Installed by `tracker init --hook`: refuse commits whose tracker files are invalid.
+exec tracker validate --staged
+"""
+
+
+@dataclass
+class InitStep:
+    path: Path
+    action: str  # "created" or "kept" (it existed and was left alone)
+
+
+def init_tracker(
+    directory: Path, root_name: str | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
+    hook: bool = False,
+) -> list[InitStep]:
+    root = directory / (root_name or DEFAULT_ROOT)
+    steps: list[InitStep] = []
+    config_text = CONFIG_TEMPLATE.format(schema=schema_ref(CONFIG_FILE, CONFIG), prefix=id_prefix)
+    steps.append(_create(root / CONFIG_FILE, config_text))
+    for folder in sorted({kind.folder for kind in RECORD_KINDS}):
+        steps.append(_create(root / folder / ".gitkeep", ""))
+    for name, text in render_schemas().items():
+        steps.append(_create(root / SCHEMA_DIR / name, text))
+    if hook:
+        hook_path = git_path(directory, "hooks/pre-commit")
+        step = _create(hook_path, HOOK_SCRIPT)
+        if step.action == "created":
+            hook_path.chmod(0o755)
+        steps.append(step)
+    return steps
+
+
+def _create(path: Path, text: str) -> InitStep:
+    if path.exists():
+        return InitStep(path, "kept")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as handle:  # "x": never clobber a racing writer
+            handle.write(text)
+    except FileExistsError:
+        return InitStep(path, "kept")
+    except OSError as exc:
+        raise UsageError(f"cannot create {path}: {exc.strerror}") from exc
+    return InitStep(path, "created")
