@@ -28,7 +28,9 @@ def handle_errors(func: F) -> F:
             if kwargs.get("fmt") == "json":
                 click.echo(to_json(exc.to_dict()))
             else:
-                error(f"{exc.kind}: {exc.message}" if exc.kind not in ("validation",) else exc.message)
+                # validation problems already read `path:line: field: message`
+                shown = exc.message if exc.kind == "validation" else f"{exc.kind}: {exc.message}"
+                error(shown)
             raise SystemExit(exc.exit_code) from None
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise

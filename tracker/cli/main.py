@@ -35,11 +35,19 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="tracker")
 @click.option(
-    "-C", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="Run as if started in this directory.",
 )
-@click.option("--root", "root_name", default=None, envvar="TRACKER_ROOT",
-              help="Name of the tracker folder (default .tracker).")
+@click.option(
+    "--root",
+    "root_name",
+    default=None,
+    envvar="TRACKER_ROOT",
+    help="Name of the tracker folder (default .tracker).",
+)
 @click.pass_context
 def cli(ctx: click.Context, directory: Path | None, root_name: str | None) -> None:
     """tracker: work items, vendors and deployments as YAML files in your git repository."""

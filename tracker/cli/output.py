@@ -6,16 +6,23 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 FORMATS = ("table", "json", "yaml")
 
 
-def format_option(default: str = "table", choices: tuple[str, ...] = FORMATS) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(default: str = "table", choices: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
         help="Output format.",
     )
 

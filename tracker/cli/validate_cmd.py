@@ -15,15 +15,24 @@ from tracker.service.validate import validate_paths
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--staged", is_flag=True,
-              help="Check the content staged in git's index (what the next commit holds).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (default: one per core).")
+@click.option(
+    "--staged",
+    is_flag=True,
+    help="Check the content staged in git's index (what the next commit holds).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Worker processes (default: one per core).",
+)
 @format_option(choices=("table", "json"))
 @click.pass_context
 @handle_errors
-def validate(ctx: click.Context, paths: tuple[Path, ...], staged: bool, jobs: int | None,
-             fmt: str) -> None:
+def validate(
+    ctx: click.Context, paths: tuple[Path, ...], staged: bool, jobs: int | None, fmt: str
+) -> None:
     """Check tracker files: each file's schema, then the rules that span files.
 
     With no PATH, the whole tracker root. A PATH may be a tracker root, or files

@@ -29,7 +29,7 @@ def new_id(prefix: str, existing: Collection[str]) -> str:
 
 
 def resolve_id(text: str, known: Iterable[str], what: str = "item") -> str:
-    """The one known id that `text` is a (case-insensitive) prefix of, with or without its prefix."""
+    """The one known id that `text` starts (case-insensitively), with or without its prefix."""
     wanted = text.strip().lower()
     if not wanted:
         raise NotFound(f"no {what} id given")

@@ -30,9 +30,7 @@ class Kind:
 
 
 WORK_ITEM = Kind("work-item", "items", "id", TypeAdapter(WorkItem), WORK_ITEM_KEY_ORDER)
-ARCHIVED_ITEM = Kind(
-    "work-item", "archive/items", "id", WORK_ITEM.adapter, WORK_ITEM_KEY_ORDER
-)
+ARCHIVED_ITEM = Kind("work-item", "archive/items", "id", WORK_ITEM.adapter, WORK_ITEM_KEY_ORDER)
 VENDOR = Kind("vendor", "vendors", "name", TypeAdapter(Vendor), VENDOR_KEY_ORDER)
 DEPLOYMENT = Kind(
     "deployment", "deployments", "id", TypeAdapter(Deployment), DEPLOYMENT_KEY_ORDER, "DEP"

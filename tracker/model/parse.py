@@ -67,9 +67,7 @@ def _problems_from(exc: ValidationError, loaded: LoadedYaml) -> list[Problem]:
         if error["type"].startswith("union_tag"):
             loc = ("type",)
         field = ".".join(str(part) for part in loc)
-        problems.append(
-            Problem(loaded.path, loaded.line_of(loc), field, describe_error(error))
-        )
+        problems.append(Problem(loaded.path, loaded.line_of(loc), field, describe_error(error)))
     return problems
 
 

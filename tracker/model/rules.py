@@ -54,15 +54,22 @@ def links_of(record: BaseModel, kind: Kind, loaded: LoadedYaml) -> RecordLinks:
     if isinstance(record, TrackerConfig):
         lines["project.current_session"] = loaded.line_of(("project", "current_session"))
         return RecordLinks(
-            loaded.path, kind.folder, "tracker", current_session=record.project.current_session,
+            loaded.path,
+            kind.folder,
+            "tracker",
+            current_session=record.project.current_session,
             lines=lines,
         )
     if isinstance(record, Vendor):
         return RecordLinks(loaded.path, kind.folder, record.name, lines=lines)
     if isinstance(record, Deployment):
         return RecordLinks(
-            loaded.path, kind.folder, record.id, vendors=list(record.vendors),
-            work_items=list(record.work_items), lines=lines,
+            loaded.path,
+            kind.folder,
+            record.id,
+            vendors=list(record.vendors),
+            work_items=list(record.work_items),
+            lines=lines,
         )
     if isinstance(record, Enhancement):
         return RecordLinks(
@@ -70,8 +77,13 @@ def links_of(record: BaseModel, kind: Kind, loaded: LoadedYaml) -> RecordLinks:
         )
     item: Any = record
     return RecordLinks(
-        loaded.path, kind.folder, item.id, item_type=item.type, parent=item.parent,
-        depends_on=list(item.depends_on), lines=lines,
+        loaded.path,
+        kind.folder,
+        item.id,
+        item_type=item.type,
+        parent=item.parent,
+        depends_on=list(item.depends_on),
+        lines=lines,
     )
 
 
@@ -111,13 +123,20 @@ def check_links(records: Iterable[RecordLinks]) -> list[Problem]:
         if session is None:
             continue
         line = config.line("project.current_session")
-        target = item_by_id.get(session)
-        if target is None:
-            problems.append(Problem(config.path, line, "project.current_session",
-                                    f"no item '{session}' exists"))
-        elif target.item_type != "session":
-            problems.append(Problem(config.path, line, "project.current_session",
-                                    f"'{session}' is a {target.item_type}, not a session"))
+        session_item = item_by_id.get(session)
+        if session_item is None:
+            problems.append(
+                Problem(config.path, line, "project.current_session", f"no item '{session}' exists")
+            )
+        elif session_item.item_type != "session":
+            problems.append(
+                Problem(
+                    config.path,
+                    line,
+                    "project.current_session",
+                    f"'{session}' is a {session_item.item_type}, not a session",
+                )
+            )
     return problems
 
 
@@ -133,8 +152,14 @@ def _duplicates(records: list[RecordLinks], key_field: str) -> list[Problem]:
         folded = record.key.lower()
         if folded in first:
             other = first[folded]
-            problems.append(Problem(record.path, record.line(key_field), key_field,
-                                    f"'{record.key}' is also used by {other.path}"))
+            problems.append(
+                Problem(
+                    record.path,
+                    record.line(key_field),
+                    key_field,
+                    f"'{record.key}' is also used by {other.path}",
+                )
+            )
         else:
             first[folded] = record
     return problems
@@ -157,8 +182,14 @@ def _parent_problems(item_by_id: dict[str, RecordLinks]) -> list[Problem]:
             cycle = chain[chain.index(current) :]
             culprit = item_by_id[min(cycle)]
             shown = " -> ".join([*cycle, current])
-            problems.append(Problem(culprit.path, culprit.line("parent"), "parent",
-                                    f"parent chain forms a cycle: {shown}"))
+            problems.append(
+                Problem(
+                    culprit.path,
+                    culprit.line("parent"),
+                    "parent",
+                    f"parent chain forms a cycle: {shown}",
+                )
+            )
             for member in cycle:
                 depth[member] = None
             chain = chain[: chain.index(current)]
@@ -174,8 +205,14 @@ def _parent_problems(item_by_id: dict[str, RecordLinks]) -> list[Problem]:
         level = depth[item_id]
         if level is not None and level > MAX_DEPTH:
             item = item_by_id[item_id]
-            problems.append(Problem(item.path, item.line("parent"), "parent",
-                                    f"depth {level} exceeds the maximum depth of {MAX_DEPTH}"))
+            problems.append(
+                Problem(
+                    item.path,
+                    item.line("parent"),
+                    "parent",
+                    f"depth {level} exceeds the maximum depth of {MAX_DEPTH}",
+                )
+            )
     return problems
 
 
@@ -197,13 +234,18 @@ def _dependency_cycles(item_by_id: dict[str, RecordLinks]) -> list[Problem]:
                 stack[-1] = (node, next_index + 1)
                 target = targets[next_index]
                 if color[target] == grey:
-                    cycle = path[path.index(target):]
+                    cycle = path[path.index(target) :]
                     culprit = item_by_id[node]
                     index = item_by_id[node].depends_on.index(target)
                     shown = " -> ".join([*cycle, target])
-                    problems.append(Problem(culprit.path, culprit.line("depends_on", index),
-                                            f"depends_on.{index}",
-                                            f"dependencies form a cycle: {shown}"))
+                    problems.append(
+                        Problem(
+                            culprit.path,
+                            culprit.line("depends_on", index),
+                            f"depends_on.{index}",
+                            f"dependencies form a cycle: {shown}",
+                        )
+                    )
                 elif color[target] == white:
                     color[target] = grey
                     stack.append((target, 0))

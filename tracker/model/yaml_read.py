@@ -101,7 +101,9 @@ def _build_document(root: yaml.Node | None, loader: Any, path: str) -> LoadedYam
         raise YamlProblem(path, 1, "file is empty: expected a mapping of fields")
     if not isinstance(root, yaml.MappingNode):
         kind = "a list" if isinstance(root, yaml.SequenceNode) else "a single value"
-        raise YamlProblem(path, root.start_mark.line + 1, f"expected a mapping of fields, found {kind}")
+        raise YamlProblem(
+            path, root.start_mark.line + 1, f"expected a mapping of fields, found {kind}"
+        )
     builder = _Builder(path, loader)
     data = builder.build(root, (), 0)
     assert isinstance(data, dict)
@@ -115,7 +117,9 @@ def _refuse_tab_indentation(text: str, path: str) -> None:
         stripped = line.lstrip(" \t")
         indent = line[: len(line) - len(stripped)]
         if "\t" in indent and stripped and not stripped.startswith("#"):
-            raise YamlProblem(path, number, "tab character in indentation (YAML allows spaces only)")
+            raise YamlProblem(
+                path, number, "tab character in indentation (YAML allows spaces only)"
+            )
 
 
 class _Builder:
@@ -131,7 +135,9 @@ class _Builder:
         line = at_line or node.start_mark.line + 1
         if id(node) in self.seen:
             # The composer hands back the very same node for an alias.
-            raise YamlProblem(self.path, line, "anchors and aliases are not allowed in tracker files")
+            raise YamlProblem(
+                self.path, line, "anchors and aliases are not allowed in tracker files"
+            )
         if depth > MAX_NESTING:
             raise YamlProblem(self.path, line, f"nested deeper than {MAX_NESTING} levels")
         if isinstance(node, yaml.ScalarNode):

@@ -78,7 +78,9 @@ def render_items(values: Sequence[Any], level: int) -> list[str]:
     for value in values:
         if isinstance(value, Mapping) and value:
             nested = [
-                line for key, sub in value.items() for line in render_field(str(key), sub, level + 1)
+                line
+                for key, sub in value.items()
+                for line in render_field(str(key), sub, level + 1)
             ]
             lines.append(f"{pad}- {nested[0].lstrip()}")
             lines.extend(nested[1:])
@@ -98,7 +100,7 @@ def render_scalar(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, Mapping) or isinstance(value, (list, tuple)):
+    if isinstance(value, (Mapping, list, tuple)):
         return yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
     text = str(value)
     if _ISO_TIMESTAMP.match(text) or _plain_is_safe(text):
@@ -110,7 +112,8 @@ def render_scalar(value: Any) -> str:
 def _plain_is_safe(text: str) -> bool:
     if not _PLAIN_SAFE.match(text) or text.endswith(" ") or ": " in text or " #" in text:
         return False
-    return bool(_resolver.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG)
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == _STR_TAG)
 
 
 def _literal_block_ok(text: str) -> bool:

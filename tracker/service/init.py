@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +41,10 @@ index:
 HOOK_SCRIPT = """\
 #!/bin/sh
 # Installed by `tracker init --hook`: refuse commits whose tracker files are invalid.
-exec tracker validate --staged
+if command -v tracker >/dev/null 2>&1; then
+  exec tracker validate --staged
+fi
+exec "{python}" -m tracker validate --staged
 """
 
 
@@ -51,7 +55,9 @@ class InitStep:
 
 
 def init_tracker(
-    directory: Path, root_name: str | None = None, id_prefix: str = DEFAULT_ID_PREFIX,
+    directory: Path,
+    root_name: str | None = None,
+    id_prefix: str = DEFAULT_ID_PREFIX,
     hook: bool = False,
 ) -> list[InitStep]:
     root = directory / (root_name or DEFAULT_ROOT)
@@ -64,7 +70,7 @@ def init_tracker(
         steps.append(_create(root / SCHEMA_DIR / name, text))
     if hook:
         hook_path = git_path(directory, "hooks/pre-commit")
-        step = _create(hook_path, HOOK_SCRIPT)
+        step = _create(hook_path, HOOK_SCRIPT.format(python=sys.executable))
         if step.action == "created":
             hook_path.chmod(0o755)
         steps.append(step)

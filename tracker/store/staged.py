@@ -12,9 +12,7 @@ from tracker.store.tree import is_record_path
 
 def _git(args: list[str], cwd: Path, data: bytes | None = None) -> bytes:
     try:
-        done = subprocess.run(
-            ["git", *args], cwd=cwd, input=data, capture_output=True, check=True
-        )
+        done = subprocess.run(["git", *args], cwd=cwd, input=data, capture_output=True, check=True)
     except FileNotFoundError as exc:
         raise TrackerError("git is not installed or not on PATH") from exc
     except subprocess.CalledProcessError as exc:
@@ -33,7 +31,7 @@ def git_path(path: Path, name: str) -> Path:
 
 
 def iter_staged_files(root: Path) -> Iterator[tuple[str, Path, bytes]]:
-    """(path relative to the root, absolute path, staged content) for every staged file under root."""
+    """(path relative to root, absolute path, staged content) of every staged tracker file."""
     top = repository_top(root)
     listing = _git(["ls-files", "-z", "--stage", "--", str(root)], top)
     entries = []

@@ -14,7 +14,7 @@ RECORD_FOLDERS = tuple(sorted({kind.folder for kind in RECORD_KINDS}))
 
 
 def find_tracker_root(start: Path, root_name: str | None = None) -> Path:
-    """The tracker root for `start`: itself, an ancestor holding tracker.yaml, or <repo>/.tracker."""
+    """The tracker root for `start`: itself, an ancestor with tracker.yaml, or <repo>/.tracker."""
     name = root_name or os.environ.get("TRACKER_ROOT") or DEFAULT_ROOT
     start = start.resolve()
     if (start / CONFIG_FILE).is_file():
@@ -27,8 +27,10 @@ def find_tracker_root(start: Path, root_name: str | None = None) -> Path:
             return candidate
         if (folder / ".git").exists():
             break
-    raise NotFound(f"no tracker found: no {name}/{CONFIG_FILE} in {start} or above "
-                   "(run `tracker init` to create one)")
+    raise NotFound(
+        f"no tracker found: no {name}/{CONFIG_FILE} in {start} or above "
+        "(run `tracker init` to create one)"
+    )
 
 
 def is_record_path(relative: str) -> bool:
@@ -40,7 +42,7 @@ def is_record_path(relative: str) -> bool:
 
 
 def iter_record_files(root: Path) -> Iterator[tuple[str, Path]]:
-    """(path relative to the root, absolute path) of tracker.yaml and every file in a record folder."""
+    """(path relative to root, absolute path) of tracker.yaml and each file in a record folder."""
     config = root / CONFIG_FILE
     if config.is_file():
         yield CONFIG_FILE, config

@@ -1,0 +1,73 @@
+"""Shared fixtures: real git repositories in temp directories with a pinned author."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from tracker.cli.main import cli
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.com",
+    "GIT_COMMITTER_NAME": "Test Author",
+    "GIT_COMMITTER_EMAIL": "author@example.com",
+}
+
+
+@pytest.fixture(autouse=True)
+def _pinned_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    for key, value in GIT_IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    # Never read the developer's own git configuration or home directory.
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("TRACKER_ROOT", raising=False)
+    monkeypatch.delenv("TRACKER_ACTOR", raising=False)
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty git repository, also the current directory."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    monkeypatch.chdir(path)
+    yield path
+
+
+@pytest.fixture
+def tracker_repo(repo: Path) -> Path:
+    """A git repository with an initialised, committed tracker."""
+    result = run(["init"])
+    assert result.exit_code == 0, result.output
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "init tracker")
+    return repo
+
+
+def run(args: list[str], input: str | None = None) -> Result:
+    """Run the CLI in-process (fast); exit codes and output as a user would see them."""
+    return CliRunner().invoke(cli, args, input=input, catch_exceptions=False)
+
+
+def run_process(args: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a separate process, exactly as a user or a hook would."""
+    env = {**os.environ, **GIT_IDENTITY}
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args], cwd=cwd, capture_output=True, text=True,
+        env=env, **kwargs,  # type: ignore[call-overload]
+    )
