@@ -16,6 +16,14 @@ COMMANDS = {
     "init": "tracker.cli.init_cmd:init",
     "validate": "tracker.cli.validate_cmd:validate",
     "schema": "tracker.cli.schema_cmd:schema",
+    "new": "tracker.cli.item_cmds:new",
+    "set": "tracker.cli.item_cmds:set_cmd",
+    "close": "tracker.cli.item_cmds:close",
+    "reopen": "tracker.cli.item_cmds:reopen",
+    "delete": "tracker.cli.item_cmds:delete",
+    "restore": "tracker.cli.item_cmds:restore",
+    "move": "tracker.cli.item_cmds:move",
+    "dep": "tracker.cli.dep_cmd:dep",
 }
 
 

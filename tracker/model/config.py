@@ -23,6 +23,11 @@ class IndexBackend(StrEnum):
     POSTGRES = "postgres"
 
 
+class ItemLayout(StrEnum):
+    FLAT = "flat"  # items/<id>.yaml
+    FANOUT = "fanout"  # items/<2 hex>/<id>.yaml: keeps each git tree small in huge trackers
+
+
 class ProjectConfiguration(Strict):
     active_context_type: ContextType = ContextType.FEATURE
     current_session: RecordId | None = None
@@ -41,8 +46,11 @@ class TrackerConfig(Strict):
         DEFAULT_ID_PREFIX
     )
     archive_after_days: Annotated[int, Field(ge=1)] = 365
+    item_layout: ItemLayout = ItemLayout.FLAT
     project: ProjectConfiguration = ProjectConfiguration()
     index: IndexSettings = IndexSettings()
 
 
-CONFIG_KEY_ORDER = ("format_version", "id_prefix", "archive_after_days", "project", "index")
+CONFIG_KEY_ORDER = (
+    "format_version", "id_prefix", "archive_after_days", "item_layout", "project", "index",
+)  # fmt: skip

@@ -32,6 +32,7 @@ class RecordLinks:
     work_items: list[str] = field(default_factory=list)
     current_session: str | None = None
     lines: dict[str, int] = field(default_factory=dict)
+    valid: bool = True  # False: the file failed its schema check; it only counts as existing
 
     def line(self, name: str, index: int | None = None) -> int:
         if index is not None and f"{name}.{index}" in self.lines:
@@ -87,6 +88,21 @@ def links_of(record: BaseModel, kind: Kind, loaded: LoadedYaml) -> RecordLinks:
     )
 
 
+def links_of_invalid(kind: Kind, loaded: LoadedYaml) -> RecordLinks | None:
+    """What can still be read of a file that failed its schema check, so the files that
+    point at it are not also reported as pointing at nothing."""
+    data = loaded.data
+    stem = loaded.path.rsplit("/", 1)[-1].removesuffix(".yaml")
+    if kind.key_field is None:
+        return None
+    key = data.get(kind.key_field)
+    key = key if isinstance(key, str) else stem
+
+    item_type = data.get("type")
+    # Only a target of other files' links: its own links are not checked until it is valid.
+    return RecordLinks(loaded.path, kind.folder, key, item_type=str(item_type or ""), valid=False)
+
+
 def check_links(records: Iterable[RecordLinks]) -> list[Problem]:
     """Every cross-file problem among the given records."""
     by_kind: dict[str, list[RecordLinks]] = {}
@@ -128,7 +144,7 @@ def check_links(records: Iterable[RecordLinks]) -> list[Problem]:
             problems.append(
                 Problem(config.path, line, "project.current_session", f"no item '{session}' exists")
             )
-        elif session_item.item_type != "session":
+        elif session_item.item_type != "session" and session_item.valid:
             problems.append(
                 Problem(
                     config.path,

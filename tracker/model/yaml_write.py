@@ -99,7 +99,7 @@ def render_scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return _render_float(value)
     if isinstance(value, (Mapping, list, tuple)):
         return yaml.safe_dump(value, default_flow_style=True, width=10**9).strip()
     text = str(value)
@@ -107,6 +107,22 @@ def render_scalar(value: Any) -> str:
         return text
     dumped: str = yaml.safe_dump(text, width=10**9, allow_unicode=True, default_style='"')
     return dumped.rstrip("\n").removesuffix("\n...")
+
+
+def _render_float(value: float) -> str:
+    """A float spelled so YAML 1.1 reads it back as a float (1e-05 would read as text)."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        sign = "" if exponent.startswith(("-", "+")) else "+"
+        text = f"{mantissa}e{sign}{exponent}"
+    return text
 
 
 def _plain_is_safe(text: str) -> bool:

@@ -11,7 +11,7 @@ from tracker.constants import CONFIG_FILE
 from tracker.errors import NotFound, Problem
 from tracker.model.kinds import kind_for_path
 from tracker.model.parse import parse_loaded
-from tracker.model.rules import RecordLinks, check_links, links_of
+from tracker.model.rules import RecordLinks, check_links, links_of, links_of_invalid
 from tracker.model.yaml_read import YamlProblem, load_yaml_bytes, load_yaml_file
 from tracker.store.staged import iter_staged_files
 from tracker.store.tree import find_tracker_root, iter_record_files
@@ -56,7 +56,8 @@ def check_file(relative: str, absolute: Path, content: bytes | None = None) -> C
         return [Problem(exc.path, exc.line, "", exc.message)], None
     record, problems = parse_loaded(loaded, kind)
     if record is None:
-        return problems, None
+        # Keep its key and links: files pointing at it should not be reported as well.
+        return problems, links_of_invalid(kind, loaded)
     return problems, links_of(record, kind, loaded)
 
 
@@ -104,7 +105,13 @@ def validate_paths(
 ) -> list[ValidationReport]:
     """Validate what the user named: nothing (the tracker here), tracker roots, or files in them."""
     if not paths:
-        return [validate_root(find_tracker_root(Path.cwd(), root_name), staged=staged, jobs=jobs)]
+        try:
+            root = find_tracker_root(Path.cwd(), root_name)
+        except NotFound:
+            if staged:  # a commit hook in a repository without a tracker has nothing to check
+                return []
+            raise
+        return [validate_root(root, staged=staged, jobs=jobs)]
     whole_roots: list[Path] = []
     files_by_root: dict[Path, set[Path]] = {}
     for path in paths:

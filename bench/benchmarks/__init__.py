@@ -1,0 +1,1 @@
+"""Benchmark families: each module registers one with `@bench.registry.benchmark`."""

@@ -1,0 +1,79 @@
+"""`tracker validate` of a whole tracker: in-process and as a CLI process, parallel and not.
+
+Goal (issue): 10,000 items validated in under 5 s on the 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.registry import Context, Goal, benchmark
+from tracker.constants import DEFAULT_ROOT
+from tracker.service.validate import ValidationReport, validate_root
+
+GOAL_SIZE = 10_000
+GOAL = Goal(5.0, "p95")
+IN_PROCESS_REPEAT = 5
+CLI_REPEAT = 3
+
+
+def _check_report(expected_items: int) -> Callable[[object], None]:
+    def check(result: object) -> None:
+        assert isinstance(result, ValidationReport)
+        if result.problems:
+            raise AssertionError(f"validate found problems: {result.problems[:3]}")
+        if result.files_checked < expected_items:
+            raise AssertionError(f"only {result.files_checked} files checked")
+
+    return check
+
+
+def _run_cli(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "TRACKER_ROOT"}
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args], cwd=repo, env=env, capture_output=True, text=True
+    )
+
+
+def _check_cli(result: object) -> None:
+    assert isinstance(result, subprocess.CompletedProcess)
+    if result.returncode != 0 or "no problems" not in result.stdout:
+        raise AssertionError(f"tracker validate failed: {result.stdout[-500:]}{result.stderr}")
+
+
+@benchmark("validate", "`tracker validate` of the whole tracker (schema of every file + links)")
+def run(ctx: Context) -> None:
+    cores = os.cpu_count() or 1
+    default = f"jobs=default ({cores})"
+    ctx.time("CLI startup: tracker --version", None, lambda: _run_cli(Path.cwd(), "--version"),
+             repeat=CLI_REPEAT)  # fmt: skip
+    for size in ctx.sizes:
+        repo = ctx.repo(size)
+        root = repo / DEFAULT_ROOT
+        goal = GOAL if size >= GOAL_SIZE else None
+        check = _check_report(size)
+        parallel = ctx.time(
+            f"in-process, {default}", size, lambda root=root: validate_root(root),
+            repeat=IN_PROCESS_REPEAT, minimum=1, goal=goal, check=check,
+        )  # fmt: skip
+        serial = ctx.time(
+            "in-process, jobs=1", size, lambda root=root: validate_root(root, jobs=1),
+            repeat=IN_PROCESS_REPEAT, goal=goal, check=check,
+        )  # fmt: skip
+        cli_parallel = ctx.time(
+            f"CLI process, {default}", size, lambda repo=repo: _run_cli(repo, "validate"),
+            repeat=CLI_REPEAT, goal=goal, check=_check_cli,
+        )  # fmt: skip
+        cli_serial = ctx.time(
+            "CLI process, -j 1", size, lambda repo=repo: _run_cli(repo, "validate", "-j", "1"),
+            repeat=CLI_REPEAT, goal=goal, check=_check_cli,
+        )  # fmt: skip
+        ctx.note(
+            f"{size} items: parallel speedup (median jobs=1 / median {default}): "
+            f"in-process {serial.summary.median / parallel.summary.median:.2f}x, "
+            f"CLI {cli_serial.summary.median / cli_parallel.summary.median:.2f}x"
+        )

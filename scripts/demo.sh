@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install tracker into .venv and run it on a demo repository built from .tracker-example/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+project=$(pwd)
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[all,test]'
+
+demo=${TRACKER_DEMO_DIR:-"$project/demo-repo"}
+rm -rf "$demo"
+mkdir -p "$demo"
+cp -r .tracker-example "$demo/.tracker"
+cd "$demo"
+git init -q -b main
+git -c user.name=demo -c user.email=demo@example.com add -A
+git -c user.name=demo -c user.email=demo@example.com commit -q -m "Demo tracker from .tracker-example"
+tracker="$project/.venv/bin/tracker"
+
+echo "== tracker validate (demo repository: $demo)"
+"$tracker" validate

@@ -1,0 +1,310 @@
+"""The repository side of the store: read records at any commit, commit changes safely.
+
+This is the only module that imports pygit2. Commits are built from trees
+directly (never through the user's staging area) and the branch is moved with
+a compare-and-swap, so a concurrent `git commit` or another tracker process
+can never be overwritten.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+
+from tracker.errors import Conflict, NotFound, TrackerError
+
+WRITE_LOCK = "tracker-write.lock"
+
+
+class TipMoved(Exception):
+    """The branch moved between reading it and committing on it: try again."""
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    author: str
+    email: str
+    time: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class Tip:
+    ref_name: str | None  # None: detached HEAD
+    commit: str | None  # None: no commits yet
+
+
+class GitStore:
+    """A git repository holding a tracker root (given relative to the work tree)."""
+
+    def __init__(self, tracker_root: Path) -> None:
+        discovered = pygit2.discover_repository(str(tracker_root))
+        if discovered is None:
+            raise NotFound(f"{tracker_root} is not inside a git repository (run `git init`)")
+        self.repo = pygit2.Repository(discovered)
+        if self.repo.workdir is None:
+            raise TrackerError("a bare repository has no working tree to track")
+        self.workdir = Path(self.repo.workdir).resolve()
+        self.prefix = tracker_root.resolve().relative_to(self.workdir).as_posix()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def repo_path(self, relative: str) -> str:
+        """A tracker-root-relative path as a path inside the repository."""
+        return relative if self.prefix == "." else f"{self.prefix}/{relative}"
+
+    def tip(self) -> Tip:
+        if self.repo.head_is_unborn:
+            target = self.repo.lookup_reference("HEAD").target
+            return Tip(str(target), None)
+        if self.repo.head_is_detached:
+            return Tip(None, str(self.repo.head.target))
+        head = self.repo.head
+        return Tip(head.name, str(head.target))
+
+    def resolve(self, revision: str) -> str:
+        try:
+            obj = self.repo.revparse_single(revision)
+            commit = obj.peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise NotFound(f"no commit '{revision}' in this repository") from exc
+        return str(commit.id)
+
+    def blob_id(self, relative: str, commit: str | None) -> str | None:
+        if commit is None:
+            return None
+        tree = self.repo[commit].peel(pygit2.Commit).tree
+        try:
+            entry = tree[self.repo_path(relative)]
+        except KeyError:
+            return None
+        return str(entry.id) if entry.type_str == "blob" else None
+
+    def read(self, relative: str, commit: str | None) -> bytes | None:
+        blob = self.blob_id(relative, commit)
+        return None if blob is None else self.read_blob(blob)
+
+    def read_blob(self, blob_id: str | pygit2.Oid) -> bytes:
+        data: bytes = self.repo[blob_id].peel(pygit2.Blob).data
+        return data
+
+    def list_files(self, folder: str, commit: str | None) -> list[str]:
+        """Tracker-root-relative paths of the blobs under `folder` at `commit`, recursively."""
+        if commit is None:
+            return []
+        tree = self.repo[commit].peel(pygit2.Commit).tree
+        try:
+            sub = tree[self.repo_path(folder)]
+        except KeyError:
+            return []
+        if sub.type_str != "tree":
+            return []
+        found: list[str] = []
+        stack: list[tuple[str, pygit2.Tree]] = [(folder, self.repo[sub.id].peel(pygit2.Tree))]
+        while stack:
+            base, current = stack.pop()
+            for entry in current:
+                path = f"{base}/{entry.name}"
+                if entry.type_str == "tree":
+                    stack.append((path, self.repo[entry.id].peel(pygit2.Tree)))
+                elif entry.type_str == "blob":
+                    found.append(path)
+        return found
+
+    def working_blob_id(self, relative: str) -> str | None:
+        """The blob id the working-tree file would have, or None when it does not exist."""
+        path = self.workdir / self.repo_path(relative)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return str(pygit2.hash(data))
+
+    def staged_blob_id(self, relative: str) -> str | None:
+        index = self.repo.index
+        index.read(False)
+        path = self.repo_path(relative)
+        return str(index[path].id) if path in index else None
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        commit = self.repo[sha].peel(pygit2.Commit)
+        when = datetime.fromtimestamp(commit.author.time, UTC)
+        return CommitInfo(
+            str(commit.id), commit.author.name, commit.author.email, when, commit.message
+        )
+
+    def last_change(self, relative: str, commit: str | None) -> CommitInfo | None:
+        """The newest commit at or before `commit` that changed the file (its version)."""
+        for info, _, _ in self.file_history(relative, commit, limit=1):
+            return info
+        return None
+
+    def file_history(
+        self,
+        relative: str,
+        commit: str | None,
+        limit: int | None = None,
+        follow_from: tuple[str, ...] = (),
+    ) -> Iterator[tuple[CommitInfo, bytes | None, bytes | None]]:
+        """(commit, content before, content after) for each commit that changed the file."""
+        if commit is None:
+            return
+        paths = [self.repo_path(relative), *(self.repo_path(p) for p in follow_from)]
+        walker = self.repo.walk(commit, pygit2.enums.SortMode.TOPOLOGICAL)
+        walker.simplify_first_parent()
+        count = 0
+        for current in walker:
+            after = _blob_at(current.tree, paths)
+            before = _blob_at(current.parents[0].tree, paths) if current.parents else None
+            if after == before:
+                continue
+            yield (
+                self.commit_info(str(current.id)),
+                None if before is None else self.read_blob(before),
+                None if after is None else self.read_blob(after),
+            )
+            count += 1
+            if limit is not None and count >= limit:
+                return
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Serialise tracker writers of this repository (other git users are caught by the CAS)."""
+        lock_path = Path(self.repo.path) / WRITE_LOCK
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def commit(
+        self, tip: Tip, changes: dict[str, bytes | None], message: str, author: pygit2.Signature
+    ) -> str:
+        """Commit `changes` (root-relative path -> content, None deletes) on top of `tip`.
+
+        Raises TipMoved when the branch no longer points at tip.commit.
+        """
+        parent_tree = self.repo[tip.commit].peel(pygit2.Commit).tree if tip.commit else None
+        tree_id = self._updated_tree(
+            parent_tree, {self.repo_path(p): c for p, c in changes.items()}
+        )
+        parents = [pygit2.Oid(hex=tip.commit)] if tip.commit else []
+        new = self.repo.create_commit(None, author, author, message, tree_id, parents)
+        ref_name = tip.ref_name or "HEAD"
+        try:
+            if tip.commit is None:
+                self.repo.create_reference(ref_name, new, force=False)
+            else:
+                reference = self.repo.lookup_reference(ref_name)
+                if str(reference.target) != tip.commit:
+                    raise TipMoved()
+                # libgit2 refuses when the ref changed since it was looked up: a true CAS.
+                reference.set_target(new, f"tracker: {message.splitlines()[0]}")
+        except (pygit2.GitError, pygit2.AlreadyExistsError, ValueError) as exc:
+            raise TipMoved() from exc
+        return str(new)
+
+    def _updated_tree(
+        self, base: pygit2.Tree | None, changes: dict[str, bytes | None]
+    ) -> pygit2.Oid:
+        grouped: dict[str, dict[str, bytes | None]] = {}
+        direct: dict[str, bytes | None] = {}
+        for path, content in changes.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                grouped.setdefault(head, {})[rest] = content
+            else:
+                direct[path] = content
+        builder = self.repo.TreeBuilder(base) if base is not None else self.repo.TreeBuilder()
+        for name, content in direct.items():
+            if content is None:
+                if builder.get(name) is not None:
+                    builder.remove(name)
+            else:
+                builder.insert(name, self.repo.create_blob(content), pygit2.enums.FileMode.BLOB)
+        for name, sub_changes in grouped.items():
+            existing = base[name] if base is not None and name in base else None
+            sub_tree = (
+                self.repo[existing.id].peel(pygit2.Tree)
+                if (existing is not None and existing.type_str == "tree")
+                else None
+            )
+            new_sub = self._updated_tree(sub_tree, sub_changes)
+            if len(self.repo[new_sub].peel(pygit2.Tree)) == 0:
+                if builder.get(name) is not None:
+                    builder.remove(name)
+            else:
+                builder.insert(name, new_sub, pygit2.enums.FileMode.TREE)
+        return builder.write()
+
+    def sync_worktree(self, changes: dict[str, bytes | None], committed: str) -> None:
+        """Make the working tree and git's index match the commit for the changed paths only."""
+        index = self.repo.index
+        index.read(False)
+        tree = self.repo[committed].peel(pygit2.Commit).tree
+        for relative, content in changes.items():
+            repo_path = self.repo_path(relative)
+            target = self.workdir / repo_path
+            if content is None:
+                target.unlink(missing_ok=True)
+                if repo_path in index:
+                    index.remove(repo_path)
+                continue
+            _atomic_write(target, content)
+            # Adding by path records the fresh file's stat data along with its blob id.
+            index.add(repo_path)
+            assert str(index[repo_path].id) == str(tree[repo_path].id)
+        index.write()
+
+    def default_signature(self, name: str | None) -> pygit2.Signature:
+        """The actor: --as NAME, else TRACKER_ACTOR, else git's configured user."""
+        actor = name or os.environ.get("TRACKER_ACTOR")
+        try:
+            configured = self.repo.default_signature
+        except (KeyError, pygit2.GitError):
+            configured = None
+        if actor:
+            email = configured.email if configured is not None and not name else f"{actor}@tracker"
+            return pygit2.Signature(actor, email)
+        if configured is None:
+            return pygit2.Signature("tracker", "tracker@localhost")
+        return configured
+
+
+def _blob_at(tree: pygit2.Tree, paths: list[str]) -> pygit2.Oid | None:
+    for path in paths:
+        try:
+            entry = tree[path]
+        except KeyError:
+            continue
+        if entry.type_str == "blob":
+            return entry.id
+    return None
+
+
+def _atomic_write(target: Path, content: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".tracker-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["CommitInfo", "Conflict", "GitStore", "Tip", "TipMoved"]
