@@ -57,7 +57,7 @@ from tracker.model.yaml_write import dump_record
 from tracker.service.init import init_tracker
 
 # Bump when the generated content changes, so cached repositories are rebuilt.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MARKER = "bench-generated.json"  # inside .git/, so it is never part of the tracker
 PREFIX = "TRK"
 MIN_ITEMS = 10
@@ -359,7 +359,7 @@ class _Builder:
                 {
                     "name": name,
                     "status": "broken" if rng.random() < 0.12 else "operational",
-                    "extractor_version": f"{rng.randint(1, 4)}.{rng.randint(0, 12)}.{rng.randint(0, 9)}",
+                    "extractor_version": f"{rng.randint(1, 4)}.{rng.randint(0, 12)}.0",
                     "format_support": {
                         "excel": rng.random() < 0.6,
                         "csv": rng.random() < 0.8,
@@ -454,9 +454,12 @@ class _Builder:
     def build(self) -> Dataset:
         raw_items, project_of = self.items()
         item_ids = [item["id"] for item in raw_items]
-        items = [Record(self.item_path(i["id"]), WORK_ITEM, normalise(WORK_ITEM, i)) for i in raw_items]
+        items = [
+            Record(self.item_path(i["id"]), WORK_ITEM, normalise(WORK_ITEM, i)) for i in raw_items
+        ]
         vendors = [
-            Record(f"vendors/{v['name']}.yaml", VENDOR, normalise(VENDOR, v)) for v in self.vendors()
+            Record(f"vendors/{v['name']}.yaml", VENDOR, normalise(VENDOR, v))
+            for v in self.vendors()
         ]
         vendor_names = [record.data["name"] for record in vendors]
         deployments = [
@@ -483,7 +486,9 @@ class _Builder:
             "deployments": len(deployments),
             "enhancements": len(enhancements),
         }
-        return Dataset(initial + vendors + deployments + enhancements, current_session, edits, stats)
+        return Dataset(
+            initial + vendors + deployments + enhancements, current_session, edits, stats
+        )
 
 
 def build_dataset(params: GenParams) -> Dataset:
@@ -562,9 +567,7 @@ def write_repo(params: GenParams, repo: Path) -> dict[str, Any]:
         git(repo, "commit", "-q", "-a", "-m", edit.message, env=git_env(edit.author, edit.when))
     committed = time.perf_counter()
 
-    item_bytes = sum(
-        (root / r.rel).stat().st_size for r in dataset.records if r.kind is WORK_ITEM
-    )
+    item_bytes = sum((root / r.rel).stat().st_size for r in dataset.records if r.kind is WORK_ITEM)
     info: dict[str, Any] = {
         "params": params.as_dict(),
         "stats": {

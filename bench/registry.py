@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
 import pkgutil
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -38,7 +40,8 @@ class Goal:
     stat: Stat = "p95"
 
     def met_by(self, summary: Summary) -> bool:
-        return getattr(summary, self.stat) < self.seconds
+        value: float = getattr(summary, self.stat)
+        return value < self.seconds
 
     def describe(self) -> str:
         return f"{self.stat} < {format_seconds(self.seconds)}"
@@ -49,12 +52,17 @@ class Measurement:
     benchmark: str
     case: str
     size: int | None  # number of work items of the repository, if one was used
-    samples: list[float]  # seconds
+    samples: list[float]  # wall-clock seconds
+    cpu_samples: list[float] = field(default_factory=list)  # CPU seconds, children included
     goal: Goal | None = None
 
     @property
     def summary(self) -> Summary:
         return summarize(self.samples)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_samples) if self.cpu_samples else None
 
 
 BenchFunction = Callable[["Context"], None]
@@ -138,16 +146,18 @@ class Context:
             if not checked and check is not None:
                 check(result)
                 checked = True
-        samples = []
+        samples, cpu_samples = [], []
         for _ in range(runs):
             gc.collect()
+            cpu_started = _cpu_seconds()
             started = time.perf_counter()
             result = function()
             samples.append(time.perf_counter() - started)
+            cpu_samples.append(_cpu_seconds() - cpu_started)
             if not checked and check is not None:
                 check(result)
                 checked = True
-        measurement = Measurement(self.benchmark, case, size, samples, goal)
+        measurement = Measurement(self.benchmark, case, size, samples, cpu_samples, goal)
         self.measurements.append(measurement)
         summary = measurement.summary
         where = f" @ {size}" if size is not None else ""
@@ -162,6 +172,12 @@ class Context:
         """A line printed under the results table (a ratio, a caveat)."""
         self.notes.append(text)
         print(f"  {self.benchmark}: {text}", file=sys.stderr)
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that have been waited for."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def format_seconds(seconds: float) -> str:

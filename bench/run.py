@@ -120,8 +120,8 @@ def render_markdown(
             "",
             description,
             "",
-            "| case | items | median | p95 | min | runs | goal |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| case | items | median | p95 | min | runs | CPU (median) | goal |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         lines += [_row(measurement) for measurement in ctx.measurements]
         if ctx.notes:
@@ -138,10 +138,12 @@ def _row(measurement: Measurement) -> str:
         verdict = "met" if measurement.goal.met_by(summary) else "**MISSED**"
         goal = f"{measurement.goal.describe()}: {verdict}"
     size = f"{measurement.size:,}" if measurement.size is not None else "—"
+    cpu_median = measurement.cpu_median
+    cpu = format_seconds(cpu_median) if cpu_median is not None else ""
     return (
         f"| {measurement.case} | {size} | {format_seconds(summary.median)} "
         f"| {format_seconds(summary.p95)} | {format_seconds(summary.min)} "
-        f"| {summary.runs} | {goal} |"
+        f"| {summary.runs} | {cpu} | {goal} |"
     )
 
 
@@ -204,9 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             info = read_marker(path)
             if info is not None:
                 repos[path.name] = info
-    command = "python -m bench.run " + " ".join(
-        sys.argv[1:] if argv is None else list(argv)
-    )
+    command = "python -m bench.run " + " ".join(sys.argv[1:] if argv is None else list(argv))
     markdown = render_markdown(machine, command.strip(), contexts, repos)
     write_atomically(args.output, markdown)
     raw = {
@@ -224,9 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     write_atomically(args.output.with_suffix(".json"), json.dumps(raw, indent=2) + "\n")
     print(markdown)
-    print(
-        f"wrote {args.output} in {time.perf_counter() - started:.0f} s", file=sys.stderr
-    )
+    print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 
 

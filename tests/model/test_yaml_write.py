@@ -110,3 +110,34 @@ def test_update_with_no_change_is_byte_identical() -> None:
     original = "id: TRK-7f3a9c   # odd spacing kept\ntype: task\n\n\ntitle: x\n"
     data = {"id": "TRK-7f3a9c", "type": "task", "title": "x"}
     assert update_text(original, data, dict(data), WORK_ITEM.key_order) == original
+
+
+def test_update_of_a_nested_field_keeps_comments_inside_the_mapping() -> None:
+    original = (
+        "id_prefix: TRK\n"
+        "project:\n"
+        "    # what we are busy with\n"
+        "    active_context_type: feature  # for now\n"
+        "    # tokens per session\n"
+        "    default_token_budget: 200000\n"
+        "# the index\n"
+        "index:\n"
+        "    backend: duckdb\n"
+    )
+    old = {"id_prefix": "TRK", "project": {"active_context_type": "feature",
+                                           "default_token_budget": 200000},
+           "index": {"backend": "duckdb"}}
+    new = {**old, "project": {"active_context_type": "research", "default_token_budget": 200000,
+                              "current_session": "TRK-7f3a9c"}}
+    assert update_text(original, old, new, ("id_prefix", "project", "index")) == (
+        "id_prefix: TRK\n"
+        "project:\n"
+        "    # what we are busy with\n"
+        "    active_context_type: research  # for now\n"
+        "    # tokens per session\n"
+        "    default_token_budget: 200000\n"
+        "    current_session: TRK-7f3a9c\n"
+        "# the index\n"
+        "index:\n"
+        "    backend: duckdb\n"
+    )

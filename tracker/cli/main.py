@@ -24,6 +24,12 @@ COMMANDS = {
     "restore": "tracker.cli.item_cmds:restore",
     "move": "tracker.cli.item_cmds:move",
     "dep": "tracker.cli.dep_cmd:dep",
+    "vendor": "tracker.cli.vendor_cmd:vendor",
+    "deploy": "tracker.cli.deploy_cmd:deploy",
+    "enhancement": "tracker.cli.enhancement_cmd:enhancement",
+    "config": "tracker.cli.config_cmd:config",
+    "show": "tracker.cli.show_cmds:show",
+    "history": "tracker.cli.show_cmds:history",
 }
 
 

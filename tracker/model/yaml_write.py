@@ -145,28 +145,70 @@ def update_text(
     new_data: Mapping[str, Any],
     key_order: Sequence[str],
 ) -> str:
-    """Rewrite only the top-level fields whose value changed between old_data and new_data.
+    """Rewrite only the fields whose value changed between old_data and new_data.
 
     old_data/new_data are the normalised records (as `dump_record` takes them);
-    old_text is the file on disk, comments and all.
+    old_text is the file on disk, comments and all. Nested mappings (metadata,
+    project, ...) are updated field by field too, so comments inside them stay.
     """
     lines = old_text.split("\n")
     trailing_newline = old_text.endswith("\n")
     if trailing_newline:
         lines = lines[:-1]
-    spans = _field_spans(old_text, len(lines))
+    loader = _Loader(old_text)
+    try:
+        root = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if not isinstance(root, yaml.MappingNode):
+        return dump_record(new_data, key_order)
+    output = _rewrite_mapping(lines, root, old_data, new_data, key_order, 0, len(lines) - 1)
+    text = "\n".join(output)
+    return text + "\n" if trailing_newline or not text.endswith("\n") else text
+
+
+def _rewrite_mapping(
+    lines: list[str],
+    node: yaml.MappingNode,
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    key_order: Sequence[str],
+    region_start: int,
+    region_end: int,
+) -> list[str]:
+    spans = _spans(node, region_end)
+    nested: dict[str, yaml.MappingNode] = {}
     replacements: dict[str, list[str]] = {}
-    for key in set(old_data) | set(new_data):
-        old_value, new_value = old_data.get(key), new_data.get(key)
+    indent = " " * (node.value[0][0].start_mark.column if node.value else 0)
+    for key in [*old, *(k for k in new if k not in old)]:
+        old_value, new_value = old.get(key), new.get(key)
         if old_value == new_value or (is_empty(old_value) and is_empty(new_value)):
             continue
-        replacements[key] = [] if is_empty(new_value) else render_field(key, new_value, 0)
+        value_node = spans[key][2] if key in spans else None
+        if (
+            isinstance(old_value, Mapping)
+            and isinstance(new_value, Mapping)
+            and new_value
+            and isinstance(value_node, yaml.MappingNode)
+            and value_node.value
+            and value_node.flow_style is not True
+        ):
+            nested[key] = value_node
+        elif is_empty(new_value):
+            replacements[key] = []
+        else:
+            replacements[key] = [indent + line for line in render_field(key, new_value, 0)]
 
     output: list[str] = []
-    cursor = 0
-    for key, (start, end) in spans.items():
+    cursor = region_start
+    for key, (start, end, value_node) in spans.items():
         output.extend(lines[cursor:start])
-        if key in replacements:
+        if key in nested:
+            output.append(lines[start])
+            output.extend(
+                _rewrite_mapping(lines, nested[key], old[key], new[key], (), start + 1, end)
+            )
+        elif key in replacements:
             new_lines = replacements.pop(key)
             if new_lines and start == end and len(new_lines) == 1:
                 new_lines = [new_lines[0] + _inline_comment(lines[start])]
@@ -174,30 +216,27 @@ def update_text(
         else:
             output.extend(lines[start : end + 1])
         cursor = end + 1
-    output.extend(lines[cursor:])
+    tail = lines[cursor : region_end + 1]
+    added = {key: lines_ for key, lines_ in replacements.items() if key not in spans and lines_}
+    if region_start == 0:  # the document itself: new fields go in canonical order
+        output.extend(tail)
+        for key, new_lines in added.items():
+            _insert_in_order(output, key, new_lines, key_order)
+        return output
+    for new_lines in added.values():  # a nested mapping: new fields go after its last field
+        output.extend(new_lines)
+    output.extend(tail)
+    return output
 
-    for key, new_lines in replacements.items():  # fields the file did not have yet
-        if new_lines:
-            _insert_in_order(output, key, new_lines, key_order, spans)
-    text = "\n".join(output)
-    return text + "\n" if trailing_newline or not text.endswith("\n") else text
 
-
-def _field_spans(text: str, line_count: int) -> dict[str, tuple[int, int]]:
-    """For each top-level key, the first and last line (0-based) of its key and value."""
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    spans: dict[str, tuple[int, int]] = {}
-    if not isinstance(root, yaml.MappingNode):
-        return spans
-    for key_node, value_node in root.value:
+def _spans(node: yaml.MappingNode, last_line: int) -> dict[str, tuple[int, int, yaml.Node]]:
+    """For each key: the first and last line (0-based) of the key and its value."""
+    spans: dict[str, tuple[int, int, yaml.Node]] = {}
+    for key_node, value_node in node.value:
         start = key_node.start_mark.line
         mark = value_node.end_mark
         end = mark.line if mark.column > 0 else mark.line - 1
-        spans[str(key_node.value)] = (start, max(start, min(end, line_count - 1)))
+        spans[str(key_node.value)] = (start, max(start, min(end, last_line)), value_node)
     return spans
 
 
@@ -225,7 +264,6 @@ def _insert_in_order(
     key: str,
     new_lines: list[str],
     key_order: Sequence[str],
-    spans: Mapping[str, tuple[int, int]],
 ) -> None:
     """Place a new field after the closest field that precedes it in the canonical order."""
     earlier = list(key_order[: key_order.index(key)]) if key in key_order else list(key_order)

@@ -1,0 +1,86 @@
+"""tracker enhancement new | set"""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.common import emit_write, workspace, write_options
+from tracker.cli.errors import handle_errors
+from tracker.service.assign import parse_assignments
+from tracker.service.enhancements import NewEnhancement, create_enhancement, update_enhancement
+
+STATUSES = click.Choice(["planned", "approved", "implementing", "completed"])
+
+
+@click.group()
+def enhancement() -> None:
+    """Future enhancements: planned work with a priority and a target quarter."""
+
+
+@enhancement.command("new")
+@click.argument("title")
+@click.option("--priority", type=click.IntRange(1, 5), default=3, show_default=True)
+@click.option("--status", type=STATUSES, default="planned", show_default=True)
+@click.option("--quarter", "target_quarter", default=None, metavar="YYYY-Qn")
+@click.option(
+    "--principle",
+    "principles",
+    multiple=True,
+    help="A constitutional principle it requires (repeatable).",
+)
+@click.option(
+    "--depends-on",
+    "depends_on",
+    multiple=True,
+    metavar="ID",
+    help="A work item it depends on (repeatable).",
+)
+@click.option("--description", default=None)
+@write_options
+@click.pass_context
+@handle_errors
+def enhancement_new(
+    ctx: click.Context,
+    title: str,
+    priority: int,
+    status: str,
+    target_quarter: str | None,
+    principles: tuple[str, ...],
+    depends_on: tuple[str, ...],
+    description: str | None,
+    actor: str | None,
+    if_version: str | None,
+    force: bool,
+    fmt: str,
+) -> None:
+    """Add a future enhancement."""
+    spec = NewEnhancement(
+        title, description, priority, status, target_quarter, list(principles), list(depends_on)
+    )
+    emit_write(create_enhancement(workspace(ctx, actor), spec), fmt)
+
+
+@enhancement.command("set")
+@click.argument("enhancement_id", metavar="ID")
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@write_options
+@click.pass_context
+@handle_errors
+def enhancement_set(
+    ctx: click.Context,
+    enhancement_id: str,
+    assignments: tuple[str, ...],
+    actor: str | None,
+    if_version: str | None,
+    force: bool,
+    fmt: str,
+) -> None:
+    """Change an enhancement: `status=approved`, `target_quarter=2027-Q2`."""
+    result = update_enhancement(
+        workspace(ctx, actor),
+        enhancement_id,
+        parse_assignments(assignments),
+        if_version=if_version,
+        force=force,
+    )
+    emit_write(result, fmt)

@@ -1,0 +1,86 @@
+"""tracker vendor new | set"""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.common import emit_write, workspace, write_options
+from tracker.cli.errors import handle_errors
+from tracker.service.assign import parse_assignments
+from tracker.service.vendors import FORMATS, NewVendor, create_vendor, update_vendor
+
+
+@click.group()
+def vendor() -> None:
+    """Vendors: their extractor status, formats and test results."""
+
+
+@vendor.command("new")
+@click.argument("name")
+@click.option(
+    "--status",
+    type=click.Choice(["operational", "broken"]),
+    default="operational",
+    show_default=True,
+)
+@click.option("--extractor-version", "extractor_version", required=True, metavar="VERSION")
+@click.option(
+    "--supports",
+    "formats",
+    multiple=True,
+    type=click.Choice(FORMATS),
+    help="A supported input format (repeatable).",
+)
+@click.option("--passing", type=click.IntRange(0), default=0, help="Tests passing.")
+@click.option("--total", type=click.IntRange(0), default=0, help="Tests in total.")
+@click.option("--skipped", type=click.IntRange(0), default=0, help="Tests skipped.")
+@click.option("--manifest-compliant/--not-manifest-compliant", default=False)
+@write_options
+@click.pass_context
+@handle_errors
+def vendor_new(
+    ctx: click.Context,
+    name: str,
+    status: str,
+    extractor_version: str,
+    formats: tuple[str, ...],
+    passing: int,
+    total: int,
+    skipped: int,
+    manifest_compliant: bool,
+    actor: str | None,
+    if_version: str | None,
+    force: bool,
+    fmt: str,
+) -> None:
+    """Add a vendor (its file is vendors/NAME.yaml)."""
+    spec = NewVendor(
+        name, status, extractor_version, list(formats), passing, total, skipped, manifest_compliant
+    )
+    emit_write(create_vendor(workspace(ctx, actor), spec), fmt)
+
+
+@vendor.command("set")
+@click.argument("name")
+@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+@write_options
+@click.pass_context
+@handle_errors
+def vendor_set(
+    ctx: click.Context,
+    name: str,
+    assignments: tuple[str, ...],
+    actor: str | None,
+    if_version: str | None,
+    force: bool,
+    fmt: str,
+) -> None:
+    """Change a vendor: `status=broken`, `test_results.passing=40`, `format_support.ocr=true`."""
+    result = update_vendor(
+        workspace(ctx, actor),
+        name,
+        parse_assignments(assignments),
+        if_version=if_version,
+        force=force,
+    )
+    emit_write(result, fmt)
