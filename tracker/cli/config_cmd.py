@@ -50,7 +50,7 @@ def config_set(
     force: bool,
     fmt: str,
 ) -> None:
-    """Change settings: `project.current_session=TRK-7f3a`, `project.active_context_type=research`."""
+    """Change settings, e.g. `project.current_session=TRK-7f3a`."""
     result = set_config(
         workspace(ctx, actor), parse_assignments(assignments), if_version=if_version, force=force
     )

@@ -201,7 +201,7 @@ def _rewrite_mapping(
 
     output: list[str] = []
     cursor = region_start
-    for key, (start, end, value_node) in spans.items():
+    for key, (start, end, _node) in spans.items():
         output.extend(lines[cursor:start])
         if key in nested:
             output.append(lines[start])

@@ -52,7 +52,7 @@ def show_record(
         "record": ordered(record_as_data(record), kind.key_order),
     }
     if kind is WORK_ITEM:
-        ancestors = []
+        ancestors: list[dict[str, Any]] = []
         parent = getattr(record, "parent", None)
         while parent is not None and len(ancestors) <= 6:
             node = reader.item(parent)
