@@ -40,7 +40,16 @@ def machine_info() -> dict[str, str]:
         f"{sys.executable})",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "project commit": _project_commit(),
+        "load average at start": _load_average(),
     }
+
+
+def _load_average() -> str:
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f} (1, 5, 15 min)"
 
 
 def _cpu_model() -> str:
@@ -88,7 +97,10 @@ def render_markdown(
         "",
         f"Written by `{command}`. Times are wall-clock seconds of one whole operation; "
         "p95 interpolates between the closest runs, so with few runs it is close to the "
-        "slowest. A warm-up run before each case is not counted.",
+        "slowest. A warm-up run before each case is not counted. CPU is the user + system "
+        "time of the benchmark process and of its children (worker processes, CLI "
+        "processes): above the wall time when work runs in parallel. Other load on the "
+        "machine slows the wall times: see the load averages.",
         "",
         "| machine | |",
         "| --- | --- |",
@@ -189,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
 
-    names = args.only or sorted(registry)
+    names = list(dict.fromkeys(args.only)) if args.only else sorted(registry)
     machine = machine_info()
     contexts: list[tuple[str, str, Context]] = []
     started = time.perf_counter()
@@ -200,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.function(ctx)
         contexts.append((name, bench.description, ctx))
 
+    machine["load average at end"] = _load_average()
     repos: dict[str, dict[str, Any]] = {}
     for _, _, ctx in contexts:
         for path in ctx.repos_used:

@@ -30,6 +30,7 @@ COMMANDS = {
     "config": "tracker.cli.config_cmd:config",
     "show": "tracker.cli.show_cmds:show",
     "history": "tracker.cli.show_cmds:history",
+    "merge-driver": "tracker.cli.merge_cmd:merge_driver",
 }
 
 

@@ -10,7 +10,8 @@ from tracker.constants import CONFIG_FILE, DEFAULT_ID_PREFIX, DEFAULT_ROOT, SCHE
 from tracker.errors import UsageError
 from tracker.model.kinds import CONFIG, RECORD_KINDS, schema_ref
 from tracker.service.schema_export import render_schemas
-from tracker.store.staged import git_path
+from tracker.store.git_config import set_local
+from tracker.store.staged import git_path, repository_top
 
 CONFIG_TEMPLATE = """\
 # yaml-language-server: $schema={schema}
@@ -48,10 +49,15 @@ exec "{python}" -m tracker validate --staged
 """
 
 
+MERGE_DRIVER = "tracker"  # the name in .gitattributes (merge=tracker) and in git config
+MERGE_DRIVER_NAME = "tracker field-level merge"
+
+
 @dataclass
 class InitStep:
     path: Path
-    action: str  # "created" or "kept" (it existed and was left alone)
+    action: str  # "created", "kept" (it existed and was left alone) or "updated"
+    detail: str = ""  # what inside the file, e.g. a git config key
 
 
 def init_tracker(
@@ -59,6 +65,7 @@ def init_tracker(
     root_name: str | None = None,
     id_prefix: str = DEFAULT_ID_PREFIX,
     hook: bool = False,
+    merge_driver: bool = False,
 ) -> list[InitStep]:
     root = directory / (root_name or DEFAULT_ROOT)
     steps: list[InitStep] = []
@@ -74,7 +81,58 @@ def init_tracker(
         if step.action == "created":
             hook_path.chmod(0o755)
         steps.append(step)
+    if merge_driver:
+        steps.extend(install_merge_driver(directory, root))
     return steps
+
+
+def install_merge_driver(directory: Path, root: Path) -> list[InitStep]:
+    """Route the tracker's files through `tracker merge-driver` when git merges them."""
+    top = repository_top(directory)
+    try:
+        folder = root.resolve().relative_to(top.resolve()).as_posix()
+    except ValueError as exc:
+        raise UsageError(f"{root} is outside the git repository {top}") from exc
+    steps = [_add_line(top / ".gitattributes", f"{_attr_pattern(folder)}/** merge={MERGE_DRIVER}")]
+    config = git_path(directory, "config")
+    settings = {"name": MERGE_DRIVER_NAME, "driver": driver_command()}
+    for name, value in settings.items():
+        key = f"merge.{MERGE_DRIVER}.{name}"
+        steps.append(InitStep(config, set_local(directory, key, value), key))
+    return steps
+
+
+def driver_command() -> str:
+    """The command git runs; the interpreter's absolute path works without tracker on PATH."""
+    if not sys.executable:
+        return "tracker merge-driver %O %A %B %P"
+    quoted = "'" + sys.executable.replace("'", "'\\''") + "'"  # git runs it through sh
+    return f"{quoted} -m tracker merge-driver %O %A %B %P"
+
+
+def _attr_pattern(folder: str) -> str:
+    """A .gitattributes pattern matching exactly `folder` (quoted when it has spaces)."""
+    escaped = "".join("\\" + ch if ch in "*?[\\" else ch for ch in folder)
+    if any(ch in escaped for ch in ' \t"'):
+        return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
+
+
+def _add_line(path: Path, line: str) -> InitStep:
+    """Append `line` unless the file already has it; other lines are never touched."""
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    if text is not None and line.split() in (existing.split() for existing in text.splitlines()):
+        return InitStep(path, "kept")
+    addition = ("\n" if text and not text.endswith("\n") else "") + line + "\n"
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(addition)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    return InitStep(path, "created" if text is None else "updated")
 
 
 def _create(path: Path, text: str) -> InitStep:

@@ -269,18 +269,22 @@ class GitStore:
         index.write()
 
     def default_signature(self, name: str | None) -> pygit2.Signature:
-        """The actor: --as NAME, else TRACKER_ACTOR, else git's configured user."""
-        actor = name or os.environ.get("TRACKER_ACTOR")
+        """The actor: --as NAME, else $TRACKER_ACTOR, else who git would name (env, config)."""
         try:
             configured = self.repo.default_signature
         except (KeyError, pygit2.GitError):
             configured = None
+        env_name = os.environ.get("GIT_AUTHOR_NAME")
+        env_email = os.environ.get("GIT_AUTHOR_EMAIL")
+        email = env_email or (configured.email if configured is not None else None)
+        actor = name or os.environ.get("TRACKER_ACTOR")
         if actor:
-            email = configured.email if configured is not None and not name else f"{actor}@tracker"
-            return pygit2.Signature(actor, email)
-        if configured is None:
-            return pygit2.Signature("tracker", "tracker@localhost")
-        return configured
+            return pygit2.Signature(actor, email or f"{actor}@tracker")
+        if env_name:
+            return pygit2.Signature(env_name, email or f"{env_name}@tracker")
+        if configured is not None:
+            return configured
+        return pygit2.Signature("tracker", "tracker@localhost")
 
 
 def _blob_at(tree: pygit2.Tree, paths: list[str]) -> pygit2.Oid | None:
