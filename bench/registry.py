@@ -21,7 +21,7 @@ import pkgutil
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -55,6 +55,8 @@ class Measurement:
     samples: list[float]  # wall-clock seconds
     cpu_samples: list[float] = field(default_factory=list)  # CPU seconds, children included
     goal: Goal | None = None
+    # Share of the machine's CPU that other processes used while this case ran (0-1).
+    other_load: float = 0.0
 
     @property
     def summary(self) -> Summary:
@@ -63,6 +65,16 @@ class Measurement:
     @property
     def cpu_median(self) -> float | None:
         return statistics.median(self.cpu_samples) if self.cpu_samples else None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One thing to time: `function` is called once per run."""
+
+    name: str
+    function: Callable[[], object]
+    goal: Goal | None = None
+    check: Callable[[object], None] | None = None  # raises if the result is wrong
 
 
 BenchFunction = Callable[["Context"], None]
@@ -134,39 +146,74 @@ class Context:
         goal: Goal | None = None,
         check: Callable[[object], None] | None = None,
     ) -> Measurement:
-        """Call `function` `warmup` times untimed, then time it `repeat` times.
+        """Time one case: `warmup` untimed calls, then `repeat` timed ones."""
+        cases = [Case(case, function, goal, check)]
+        return self.time_cases(size, cases, repeat=repeat, minimum=minimum, warmup=warmup)[0]
 
-        `check` sees the first result (of the warmup, or of the first timed call)
-        and raises if the benchmark did not do what it claims to measure.
+    def time_cases(
+        self,
+        size: int | None,
+        cases: Sequence[Case],
+        *,
+        repeat: int,
+        minimum: int = 1,
+        warmup: int = 1,
+    ) -> list[Measurement]:
+        """Time cases that are to be compared, interleaved (A B A B ...).
+
+        Interleaving spreads drift (other load, CPU frequency, caches) evenly over
+        the cases, so their ratio means something even on a busy machine. Each
+        case's `check` sees its first result and raises if the case did not do
+        what it claims to measure.
         """
         runs = self.repeats(repeat, minimum)
-        checked = check is None
-        for _ in range(warmup):
-            result = function()
-            if not checked and check is not None:
-                check(result)
-                checked = True
-        samples, cpu_samples = [], []
-        for _ in range(runs):
-            gc.collect()
-            cpu_started = _cpu_seconds()
-            started = time.perf_counter()
-            result = function()
-            samples.append(time.perf_counter() - started)
-            cpu_samples.append(_cpu_seconds() - cpu_started)
-            if not checked and check is not None:
-                check(result)
-                checked = True
-        measurement = Measurement(self.benchmark, case, size, samples, cpu_samples, goal)
-        self.measurements.append(measurement)
-        summary = measurement.summary
-        where = f" @ {size}" if size is not None else ""
-        print(
-            f"  {self.benchmark}: {case}{where}: median {format_seconds(summary.median)}, "
-            f"p95 {format_seconds(summary.p95)} ({summary.runs} runs)",
-            file=sys.stderr,
-        )
-        return measurement
+        for case in cases:
+            for index in range(warmup):
+                result = case.function()
+                if index == 0 and case.check is not None:
+                    case.check(result)
+        samples: list[list[float]] = [[] for _ in cases]
+        cpu_samples: list[list[float]] = [[] for _ in cases]
+        others: list[float] = [0.0 for _ in cases]
+        for run in range(runs):
+            for index, case in enumerate(cases):
+                gc.collect()
+                machine_started = machine_busy_seconds()
+                cpu_started = own_cpu_seconds()
+                started = time.perf_counter()
+                result = case.function()
+                wall = time.perf_counter() - started
+                cpu = own_cpu_seconds() - cpu_started
+                machine = machine_busy_seconds() - machine_started
+                samples[index].append(wall)
+                cpu_samples[index].append(cpu)
+                others[index] += max(0.0, machine - cpu)
+                if run == 0 and warmup == 0 and case.check is not None:
+                    case.check(result)
+        cores = os.cpu_count() or 1
+        measurements = []
+        for index, case in enumerate(cases):
+            other_load = others[index] / (cores * sum(samples[index]))
+            measurement = Measurement(
+                self.benchmark,
+                case.name,
+                size,
+                samples[index],
+                cpu_samples[index],
+                case.goal,
+                min(1.0, other_load),
+            )
+            self.measurements.append(measurement)
+            measurements.append(measurement)
+            summary = measurement.summary
+            where = f" @ {size}" if size is not None else ""
+            print(
+                f"  {self.benchmark}: {case.name}{where}: median "
+                f"{format_seconds(summary.median)}, p95 {format_seconds(summary.p95)} "
+                f"({summary.runs} runs, other load {other_load:.0%})",
+                file=sys.stderr,
+            )
+        return measurements
 
     def note(self, text: str) -> None:
         """A line printed under the results table (a ratio, a caveat)."""
@@ -174,10 +221,25 @@ class Context:
         print(f"  {self.benchmark}: {text}", file=sys.stderr)
 
 
-def _cpu_seconds() -> float:
+def own_cpu_seconds() -> float:
     """CPU time of this process and of its children that have been waited for."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all processes have used since boot (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return 0.0
+    # cpu user nice system idle iowait irq softirq steal ...
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
+    return (user + nice + system + irq + softirq) / _CLOCK_TICKS
 
 
 def format_seconds(seconds: float) -> str:

@@ -99,8 +99,10 @@ def render_markdown(
         "p95 interpolates between the closest runs, so with few runs it is close to the "
         "slowest. A warm-up run before each case is not counted. CPU is the user + system "
         "time of the benchmark process and of its children (worker processes, CLI "
-        "processes): above the wall time when work runs in parallel. Other load on the "
-        "machine slows the wall times: see the load averages.",
+        "processes): above the wall time when work runs in parallel. Other load is the share "
+        "of the machine's CPU that other processes used while a case ran (from /proc/stat): "
+        "where it is high, the wall times are inflated. Cases compared with each other "
+        "(such as jobs=1 against the default) run interleaved.",
         "",
         "| machine | |",
         "| --- | --- |",
@@ -132,8 +134,8 @@ def render_markdown(
             "",
             description,
             "",
-            "| case | items | median | p95 | min | runs | CPU (median) | goal |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| case | items | median | p95 | min | runs | CPU (median) | other load | goal |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         lines += [_row(measurement) for measurement in ctx.measurements]
         if ctx.notes:
@@ -155,7 +157,7 @@ def _row(measurement: Measurement) -> str:
     return (
         f"| {measurement.case} | {size} | {format_seconds(summary.median)} "
         f"| {format_seconds(summary.p95)} | {format_seconds(summary.min)} "
-        f"| {summary.runs} | {cpu} | {goal} |"
+        f"| {summary.runs} | {cpu} | {measurement.other_load:.0%} | {goal} |"
     )
 
 

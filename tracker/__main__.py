@@ -1,4 +1,4 @@
-from tracker.cli.main import main
+from tracker.cli.launcher import main
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from bench.registry import Context, Goal, benchmark
+from bench.registry import Case, Context, Goal, benchmark
 from tracker.constants import DEFAULT_ROOT
 from tracker.service.validate import ValidationReport, validate_root
 
@@ -56,35 +56,29 @@ def run(ctx: Context) -> None:
         root = repo / DEFAULT_ROOT
         goal = GOAL if size >= GOAL_SIZE else None  # the goal is for the default, parallel run
         check = _check_report(size)
-        parallel = ctx.time(
-            f"in-process, {default}",
+        # Each pair is interleaved so that their ratio is measured under the same conditions.
+        parallel, serial = ctx.time_cases(
             size,
-            partial(validate_root, root),
+            [
+                Case(f"in-process, {default}", partial(validate_root, root), goal, check),
+                Case("in-process, jobs=1", partial(validate_root, root, jobs=1), None, check),
+            ],
             repeat=IN_PROCESS_REPEAT,
-            goal=goal,
-            check=check,
         )
-        serial = ctx.time(
-            "in-process, jobs=1",
+        cli_parallel, cli_serial = ctx.time_cases(
             size,
-            partial(validate_root, root, jobs=1),
-            repeat=IN_PROCESS_REPEAT,
-            check=check,
-        )
-        cli_parallel = ctx.time(
-            f"CLI process, {default}",
-            size,
-            partial(_run_cli, repo, "validate"),
+            [
+                Case(
+                    f"CLI process, {default}", partial(_run_cli, repo, "validate"), goal, _check_cli
+                ),
+                Case(
+                    "CLI process, -j 1",
+                    partial(_run_cli, repo, "validate", "-j", "1"),
+                    None,
+                    _check_cli,
+                ),
+            ],
             repeat=CLI_REPEAT,
-            goal=goal,
-            check=_check_cli,
-        )
-        cli_serial = ctx.time(
-            "CLI process, -j 1",
-            size,
-            partial(_run_cli, repo, "validate", "-j", "1"),
-            repeat=CLI_REPEAT,
-            check=_check_cli,
         )
         ctx.note(
             f"{size:,} items, parallel speedup (median jobs=1 / median {default}): "

@@ -31,6 +31,7 @@ COMMANDS = {
     "show": "tracker.cli.show_cmds:show",
     "history": "tracker.cli.show_cmds:history",
     "merge-driver": "tracker.cli.merge_cmd:merge_driver",
+    "serve": "tracker.cli.serve_cmd:serve",
 }
 
 

@@ -93,7 +93,8 @@ def install_merge_driver(directory: Path, root: Path) -> list[InitStep]:
         folder = root.resolve().relative_to(top.resolve()).as_posix()
     except ValueError as exc:
         raise UsageError(f"{root} is outside the git repository {top}") from exc
-    steps = [_add_line(top / ".gitattributes", f"{_attr_pattern(folder)}/** merge={MERGE_DRIVER}")]
+    line = f"{_everything_under(folder)} merge={MERGE_DRIVER}"
+    steps = [_add_line(top / ".gitattributes", line)]
     config = git_path(directory, "config")
     settings = {"name": MERGE_DRIVER_NAME, "driver": driver_command()}
     for name, value in settings.items():
@@ -110,9 +111,9 @@ def driver_command() -> str:
     return f"{quoted} -m tracker merge-driver %O %A %B %P"
 
 
-def _attr_pattern(folder: str) -> str:
-    """A .gitattributes pattern matching exactly `folder` (quoted when it has spaces)."""
-    escaped = "".join("\\" + ch if ch in "*?[\\" else ch for ch in folder)
+def _everything_under(folder: str) -> str:
+    """The .gitattributes pattern `<folder>/**`, C-quoted when the folder holds a space."""
+    escaped = "".join("\\" + ch if ch in "*?[\\" else ch for ch in folder) + "/**"
     if any(ch in escaped for ch in ' \t"'):
         return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return escaped

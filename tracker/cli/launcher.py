@@ -1,0 +1,95 @@
+"""The `tracker` executable: hand the command to the repository's server when one runs.
+
+Starting Python and importing click, pydantic and pygit2 costs ~0.4 s per
+command; a running `tracker serve` (or `tracker watch`) has paid that once.
+This module imports only the standard library, forwards argv, the working
+directory and the TRACKER_/GIT_ environment to the server's socket, and
+prints its answer. Without a server the command runs here, exactly the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+
+# Commands that must run in this process: they serve, watch, or talk to a terminal.
+LOCAL_ONLY = {"serve", "watch", "mcp", "merge-driver", "--help", "-h", "--version"}
+PROTOCOL = 1
+
+
+def forwarded_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(("TRACKER_", "GIT_"))}
+
+
+def send_message(connection: socket.socket, payload: dict[str, object]) -> None:
+    body = json.dumps(payload).encode()
+    connection.sendall(struct.pack(">I", len(body)) + body)
+
+
+def receive_message(connection: socket.socket) -> dict[str, object] | None:
+    header = _read_exactly(connection, 4)
+    if header is None:
+        return None
+    body = _read_exactly(connection, struct.unpack(">I", header)[0])
+    return None if body is None else json.loads(body)  # type: ignore[no-any-return]
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes | None:
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = connection.recv(min(size - len(chunks), 1 << 20))
+        if not chunk:
+            return None
+        chunks.extend(chunk)
+    return bytes(chunks)
+
+
+def _directory(argv: list[str]) -> str:
+    if len(argv) >= 2 and argv[0] == "-C":
+        return os.path.join(os.getcwd(), argv[1])
+    return os.getcwd()
+
+
+def try_server(argv: list[str]) -> int | None:
+    """The exit code of the command run by the server, or None when no server took it."""
+    if os.environ.get("TRACKER_NO_SERVER") or LOCAL_ONLY.intersection(argv[:3]) or not argv:
+        return None
+    from tracker import __version__
+    from tracker.cli.rendezvous import find_git_dir, socket_path
+
+    git_dir = find_git_dir(_directory(argv))
+    if git_dir is None:
+        return None
+    path = socket_path(git_dir)
+    if not os.path.exists(path):
+        return None
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        send_message(connection, {"protocol": PROTOCOL, "version": __version__, "argv": argv,
+                                  "cwd": os.getcwd(), "env": forwarded_environment()})
+        answer = receive_message(connection)
+    except OSError:
+        return None  # a stale socket: run here instead
+    finally:
+        connection.close()
+    if answer is None or answer.get("declined"):
+        return None
+    sys.stdout.write(str(answer.get("stdout", "")))
+    sys.stderr.write(str(answer.get("stderr", "")))
+    sys.stdout.flush()
+    code = answer.get("code", 0)
+    return code if isinstance(code, int) else 1
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    code = try_server(argv)
+    if code is not None:
+        raise SystemExit(code)
+    from tracker.cli.main import main as run_here
+
+    run_here(argv)
