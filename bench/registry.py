@@ -2,14 +2,17 @@
 
 A benchmark family is one module in bench/benchmarks/ with one function
 decorated with `@benchmark(...)`. The function receives a `Context`, asks it for
-synthetic repositories (`ctx.repo(size)`) and times cases with `ctx.time(...)`;
-the runner turns the measurements into the results table.
+synthetic repositories (`ctx.repo(size)`) and times cases with `ctx.time(...)`,
+or several cases to be compared, interleaved, with `ctx.time_cases(...)`; it may
+add notes (ratios, caveats) with `ctx.note(...)`. The runner turns the
+measurements into the results table.
 
     @benchmark("validate", "tracker validate of the whole tracker")
     def run(ctx: Context) -> None:
         for size in ctx.sizes:
             root = ctx.repo(size) / ".tracker"
-            ctx.time("in-process", size, lambda: validate_root(root), repeat=5)
+            ctx.time("in-process", size, partial(validate_root, root), repeat=5,
+                     goal=Goal(5.0, "p95") if size >= 10_000 else None)
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ class Context:
     sizes: list[int]
     seed: int = 1
     repeat: int | None = None  # --repeat: overrides every case's default
+    settle: float = 0.0  # --settle: wait up to this long for other load to drop before a run
     measurements: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repos_used: list[Path] = field(default_factory=list)
@@ -177,6 +181,7 @@ class Context:
         others: list[float] = [0.0 for _ in cases]
         for run in range(runs):
             for index, case in enumerate(cases):
+                wait_for_quiet(self.settle)
                 gc.collect()
                 machine_started = machine_busy_seconds()
                 cpu_started = own_cpu_seconds()
@@ -240,6 +245,23 @@ def machine_busy_seconds() -> float:
     # cpu user nice system idle iowait irq softirq steal ...
     user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
     return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+
+
+QUIET_LOAD = 0.10  # share of the machine's CPU that other processes may use when "quiet"
+
+
+def wait_for_quiet(limit: float, probe: float = 0.5) -> float:
+    """Wait (at most `limit` seconds) until the machine is nearly idle; the seconds waited."""
+    if limit <= 0:
+        return 0.0
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        busy = machine_busy_seconds()
+        time.sleep(probe)
+        if (machine_busy_seconds() - busy) / (cores * probe) < QUIET_LOAD:
+            break
+    return time.perf_counter() - started
 
 
 def format_seconds(seconds: float) -> str:

@@ -192,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="timed runs per case (overrides defaults)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic repositories")
     parser.add_argument(
+        "--settle", type=float, default=30.0, metavar="SECONDS",
+        help="before each timed run, wait up to this long for other load to drop (default 30)",
+    )  # fmt: skip
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "RESULTS.md", help="markdown results file"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -210,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         bench = registry[name]
         print(f"{name}: {bench.description}", file=sys.stderr)
-        ctx = Context(name, list(args.sizes), seed=args.seed, repeat=args.repeat)
+        ctx = Context(name, list(args.sizes), args.seed, args.repeat, args.settle)
         bench.function(ctx)
         contexts.append((name, bench.description, ctx))
 

@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+
+from tracker.cli.main import cli
 
 CORPUS = Path(__file__).parent / "corpus"
 BASE = CORPUS / "base"
@@ -111,13 +114,18 @@ def _env() -> dict[str, str]:
 
 
 def run_validate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tracker", "validate", *args],
-        cwd=repo,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
+    """`tracker validate` in-process (fast); the process form is covered by the tests below."""
+    previous = os.getcwd()
+    os.chdir(repo)
+    try:
+        invoked = CliRunner().invoke(cli, ["validate", *args])
+    finally:
+        os.chdir(previous)
+    assert invoked.exception is None or isinstance(invoked.exception, SystemExit), (
+        invoked.exception
+    )
+    result = subprocess.CompletedProcess(
+        ["tracker", "validate", *args], invoked.exit_code, invoked.stdout, invoked.stderr
     )
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 1), (result.returncode, result.stdout, result.stderr)

@@ -99,8 +99,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], list[str]
         {"updated_at": "2026-04-01T00:00:00Z"},
         [],
     ),
-    ("deleted on one side, unchanged on the other", edit(), edit(priority=MISSING),
-     {"priority": MISSING}, []),  # fmt: skip
+    (
+        "deleted on one side, unchanged on the other",
+        edit(),
+        edit(priority=MISSING),
+        {"priority": MISSING},
+        [],
+    ),
     (
         "deleted on one side, changed on the other",
         edit(priority=MISSING),

@@ -31,7 +31,7 @@ class ItemLayout(StrEnum):
 class ProjectConfiguration(Strict):
     active_context_type: ContextType = ContextType.FEATURE
     current_session: RecordId | None = None
-    default_token_budget: Annotated[int, Field(ge=1_000, le=1_000_000)] = 200_000
+    default_token_budget: Annotated[int, Field(strict=True, ge=1_000, le=1_000_000)] = 200_000
 
 
 class IndexSettings(Strict):
@@ -41,11 +41,11 @@ class IndexSettings(Strict):
 
 
 class TrackerConfig(Strict):
-    format_version: Annotated[int, Field(ge=1)] = CURRENT_FORMAT_VERSION
+    format_version: Annotated[int, Field(strict=True, ge=1)] = CURRENT_FORMAT_VERSION
     id_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,9}$")] = (
         DEFAULT_ID_PREFIX
     )
-    archive_after_days: Annotated[int, Field(ge=1)] = 365
+    archive_after_days: Annotated[int, Field(strict=True, ge=1)] = 365
     item_layout: ItemLayout = ItemLayout.FLAT
     project: ProjectConfiguration = ProjectConfiguration()
     index: IndexSettings = IndexSettings()

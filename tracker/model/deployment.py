@@ -17,9 +17,9 @@ class Deployment(Strict):
     deployed_at: Timestamp
     commit: CommitSha
     branch: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    pr: Annotated[int, Field(ge=1)]
+    pr: Annotated[int, Field(strict=True, ge=1)]
     pr_title: Title
-    test_summary: dict[TestCategory, Annotated[int, Field(ge=0)]] = {}
+    test_summary: dict[TestCategory, Annotated[int, Field(strict=True, ge=0)]] = {}
     constitutional_compliance: bool
     vendors: list[VendorName] = []
     work_items: list[RecordId] = []

@@ -30,7 +30,7 @@ def _to_aware_datetime(value: object) -> object:
 
 
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
-Priority = Annotated[int, Field(ge=1, le=5, description="1 high ... 5 low")]
+Priority = Annotated[int, Field(strict=True, ge=1, le=5, description="1 high ... 5 low")]
 CommitSha = Annotated[
     str, StringConstraints(pattern=COMMIT_RE.pattern), Field(description="40 lowercase hex digits")
 ]

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from tracker.errors import Problem
 from tracker.model.kinds import Kind
+from tracker.model.work_item import ListItemError
 from tracker.model.yaml_read import LoadedYaml, YamlProblem, load_yaml_bytes
 
 _TAGS = {"project", "session", "task", "research"}
@@ -18,7 +19,7 @@ def parse_bytes(raw: bytes, path: str, kind: Kind) -> tuple[BaseModel | None, li
     try:
         loaded = load_yaml_bytes(raw, path)
     except YamlProblem as exc:
-        return None, [Problem(exc.path, exc.line, "", exc.message)]
+        return None, [Problem(exc.path, exc.line, exc.field, exc.message)]
     return parse_loaded(loaded, kind)
 
 
@@ -66,6 +67,9 @@ def _problems_from(exc: ValidationError, loaded: LoadedYaml) -> list[Problem]:
             loc = loc[1:]  # drop the discriminated union's branch name
         if error["type"].startswith("union_tag"):
             loc = ("type",)
+        failure = (error.get("ctx") or {}).get("error")
+        if isinstance(failure, ListItemError):
+            loc = (*loc, failure.index)
         field = ".".join(str(part) for part in loc)
         problems.append(Problem(loaded.path, loaded.line_of(loc), field, describe_error(error)))
     return problems
@@ -84,7 +88,7 @@ def describe_error(error: Any) -> str:
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = ctx.get("expected_tags", "")
         if kind == "union_tag_not_found":
-            return f"required field is missing (one of {expected})"
+            return f"required field is missing (one of {ITEM_TYPES})"
         return f"{ctx.get('tag')!r} is not one of {expected}"
     if kind == "string_pattern_mismatch":
         return f"{value!r} does not match the expected format {ctx.get('pattern')}"
@@ -95,11 +99,33 @@ def describe_error(error: Any) -> str:
     if kind == "string_too_short":
         return "must not be empty" if ctx.get("min_length") == 1 else str(error["msg"])
     if kind == "string_type" and not isinstance(value, (dict, list)) and value is not None:
-        return f"expected text, got {value!r}; quote it to keep it as text"
+        return f"expected text, got {_shown(value)}; quote it to keep it as text"
+    if kind in ("model_type", "dict_type"):
+        return f"expected a mapping of fields, got {_shown(value)}"
+    if kind == "finite_number":
+        return f"{_shown(value)} is not a finite number"
+    if kind == "int_type" and isinstance(value, bool):
+        return f"expected a whole number, got {_shown(value)}"
     message = str(error["msg"]).removeprefix("Value error, ")
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"{message} (got {value!r})"
+        return f"{message} (got {_shown(value)})"
     return message
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it in YAML, not as Python spells it."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return repr(value)
+
+
+ITEM_TYPES = "'project', 'session', 'task', 'research'"
 
 
 _BOUNDS = {

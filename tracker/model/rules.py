@@ -103,6 +103,14 @@ def links_of_invalid(kind: Kind, loaded: LoadedYaml) -> RecordLinks | None:
     return RecordLinks(loaded.path, kind.folder, key, item_type=str(item_type or ""), valid=False)
 
 
+def links_of_unreadable(kind: Kind, relative: str, path: str) -> RecordLinks | None:
+    """A file that is not even well-formed YAML still exists under its file name."""
+    if kind.key_field is None:
+        return None
+    key = relative.rsplit("/", 1)[-1].removesuffix(".yaml")
+    return RecordLinks(path, kind.folder, key, valid=False)
+
+
 def check_links(records: Iterable[RecordLinks]) -> list[Problem]:
     """Every cross-file problem among the given records."""
     by_kind: dict[str, list[RecordLinks]] = {}

@@ -23,7 +23,7 @@ class FormatSupport(Strict):
     ocr: bool = False
 
 
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(strict=True, ge=0)]
 
 
 class TestResults(Strict):

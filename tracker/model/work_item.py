@@ -25,11 +25,19 @@ from tracker.model.fields import (
 )
 
 
+class ListItemError(ValueError):
+    """A problem with one element of a list field; its index joins the error's location."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index = index
+
+
 def no_repeats(values: list[str]) -> list[str]:
     seen: set[str] = set()
-    for value in values:
+    for index, value in enumerate(values):
         if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
+            raise ListItemError(index, f"{value!r} is listed twice")
         seen.add(value)
     return values
 
@@ -52,7 +60,7 @@ class ItemStatus(StrEnum):
 
 
 Label = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=r"^\S(.*\S)?$")]
-Hours = Annotated[float, Field(ge=0, le=1000)]
+Hours = Annotated[float, Field(ge=0, le=1000, strict=True, allow_inf_nan=False)]
 
 
 class ProjectMetadata(Strict):
@@ -62,8 +70,8 @@ class ProjectMetadata(Strict):
 
 
 class SessionMetadata(Strict):
-    token_budget: Annotated[int, Field(ge=1_000, le=1_000_000)]
-    prompts_count: Annotated[int, Field(ge=0)]
+    token_budget: Annotated[int, Field(strict=True, ge=1_000, le=1_000_000)]
+    prompts_count: Annotated[int, Field(strict=True, ge=0)]
     yaml_frontmatter: dict[str, Any] | None = None
 
     @field_validator("yaml_frontmatter")
@@ -95,7 +103,7 @@ class _WorkItemBase(Strict):
     depends_on: list[RecordId] = []
     branch: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     commit: CommitSha | None = None
-    pr: Annotated[int, Field(ge=1)] | None = None
+    pr: Annotated[int, Field(strict=True, ge=1)] | None = None
     assignee: Actor | None = None
     labels: list[Label] = []
     created_at: Timestamp
@@ -115,7 +123,7 @@ class _WorkItemBase(Strict):
     @classmethod
     def _sane_dependencies(cls, value: list[str], info: ValidationInfo) -> list[str]:
         if info.data.get("id") in value:
-            raise ValueError("an item cannot depend on itself")
+            raise ListItemError(value.index(info.data["id"]), "an item cannot depend on itself")
         return no_repeats(value)
 
     @field_validator("labels")

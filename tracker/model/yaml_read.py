@@ -28,11 +28,12 @@ MAX_NESTING = 20  # records are at most three levels deep; anything deeper is ju
 class YamlProblem(Exception):
     """A file that is not a well-formed, single YAML mapping."""
 
-    def __init__(self, path: str, line: int, message: str) -> None:
+    def __init__(self, path: str, line: int, message: str, field: str = "") -> None:
         super().__init__(f"{path}:{line}: {message}")
         self.path = path
         self.line = line
         self.message = message
+        self.field = field
 
 
 @dataclass
@@ -77,19 +78,21 @@ def load_yaml_bytes(raw: bytes, path: str) -> LoadedYaml:
 def load_yaml_text(text: str, path: str) -> LoadedYaml:
     if text.startswith("\ufeff"):
         text = text[1:]
-    _refuse_tab_indentation(text, path)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        reason = exc.problem or exc.context or "malformed YAML"
-        if "expected a single document" in reason or "but found another document" in reason:
-            reason = "more than one YAML document in the file"
-        raise YamlProblem(path, line, f"malformed YAML: {reason}") from exc
+        loader.dispose()
+        raise _syntax_problem(exc, text, path) from exc
+    except yaml.reader.ReaderError as exc:
+        loader.dispose()
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlProblem(path, line, f"control character 0x{exc.character:02x} is not allowed"
+                          " (quote it with an escape such as \\x07)") from exc
     except yaml.YAMLError as exc:
-        raise YamlProblem(path, 1, f"malformed YAML: {exc}") from exc
+        loader.dispose()
+        message = str(exc).splitlines()[0]
+        raise YamlProblem(path, 1, f"malformed YAML: {message}") from exc
     try:
         return _build_document(root, loader, path)
     finally:
@@ -110,16 +113,30 @@ def _build_document(root: yaml.Node | None, loader: Any, path: str) -> LoadedYam
     return LoadedYaml(path=path, data=data, lines=builder.lines)
 
 
-def _refuse_tab_indentation(text: str, path: str) -> None:
-    if "\t" not in text:
-        return
-    for number, line in enumerate(text.split("\n"), start=1):
-        stripped = line.lstrip(" \t")
-        indent = line[: len(line) - len(stripped)]
-        if "\t" in indent and stripped and not stripped.startswith("#"):
-            raise YamlProblem(
-                path, number, "tab character in indentation (YAML allows spaces only)"
-            )
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, path: str) -> YamlProblem:
+    """Blame the line a user would fix: where an unclosed bracket or quote opened."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    if exc.context_mark is not None and context.startswith(
+        ("while parsing a flow", "while scanning a quoted", "while scanning a double-quoted")
+    ):
+        mark = exc.context_mark
+    line = mark.line + 1 if mark is not None else 1
+    line = max(1, min(line, text.count("\n") + (0 if text.endswith("\n") else 1)))
+    reason = problem or context or "malformed YAML"
+    if "expected a single document" in reason or "but found another document" in reason:
+        reason = "more than one YAML document in the file"
+    elif context.startswith("while parsing a flow"):
+        reason = f"{reason} ({context.removeprefix('while parsing ')} opened here is not closed)"
+    elif context.startswith("while scanning a quoted"):
+        reason = "quoted text opened here is not closed"
+    elif "tab character" in reason:
+        return YamlProblem(path, line, "tab character in indentation (YAML allows spaces only)")
+    elif "cannot start any token" in reason and exc.problem_mark is not None:
+        offending = text[exc.problem_mark.index : exc.problem_mark.index + 1]
+        if offending == "\t":
+            return YamlProblem(path, line, "tab character in indentation (YAML allows spaces only)")
+    return YamlProblem(path, line, f"malformed YAML: {reason}")
 
 
 class _Builder:
@@ -140,10 +157,10 @@ class _Builder:
             )
         if depth > MAX_NESTING:
             raise YamlProblem(self.path, line, f"nested deeper than {MAX_NESTING} levels")
+        self.seen.add(id(node))  # an alias is the same node object a second time
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node)
+            return self._scalar(node, loc)
         line = node.start_mark.line + 1
-        self.seen.add(id(node))
         if isinstance(node, yaml.SequenceNode):
             items = []
             for index, child in enumerate(node.value):
@@ -159,7 +176,7 @@ class _Builder:
                     raise YamlProblem(self.path, key_line, "mapping keys must be plain names")
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise YamlProblem(self.path, key_line, "merge keys (<<) are not allowed")
-                key = self._scalar(key_node)
+                key = self._scalar(key_node, loc)
                 if not isinstance(key, str):
                     key = str(key_node.value)
                 if key in result:
@@ -169,11 +186,14 @@ class _Builder:
             return result
         raise YamlProblem(self.path, line, "unsupported YAML node")  # pragma: no cover
 
-    def _scalar(self, node: yaml.ScalarNode) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+        field = ".".join(str(part) for part in loc)
+        line = node.start_mark.line + 1
         try:
             return self.loader.construct_object(node, deep=False)
         except yaml.constructor.ConstructorError as exc:
-            line = node.start_mark.line + 1
-            raise YamlProblem(self.path, line, f"cannot read value: {exc.problem}") from exc
+            message = f"cannot read value: {exc.problem}"
+            raise YamlProblem(self.path, line, message, field) from exc
         except ValueError as exc:  # e.g. an impossible date such as 2026-02-31
-            raise YamlProblem(self.path, node.start_mark.line + 1, f"invalid value: {exc}") from exc
+            message = f"{node.value!r} is not a valid date: {exc}"
+            raise YamlProblem(self.path, line, message, field) from exc

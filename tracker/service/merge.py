@@ -33,25 +33,34 @@ def merge_driver(base: Path, ours: Path, theirs: Path, display: str) -> DriverRe
     if not display.endswith(RECORD_SUFFIXES):
         return DriverResult(_line_merge(ours, base, theirs), line_merged=True)
     try:
-        ours_raw = ours.read_bytes()
-        loaded_base = _load(_read(base), f"{display} (base)")
-        loaded_ours = load_yaml_bytes(ours_raw, f"{display} (ours)")
-        loaded_theirs = load_yaml_bytes(theirs.read_bytes(), f"{display} (theirs)")
-    except YamlProblem as exc:
-        return DriverResult(_line_merge(ours, base, theirs), line_merged=True, reason=str(exc))
+        base_raw, ours_raw, theirs_raw = _read(base), ours.read_bytes(), theirs.read_bytes()
     except OSError as exc:
         raise TrackerError(f"cannot read {exc.filename}: {exc.strerror}") from exc
-
-    key_order = _key_order(display, loaded_ours, loaded_theirs)
-    outcome = merge_records(
-        loaded_base.data if loaded_base else None, loaded_ours.data, loaded_theirs.data, key_order
-    )
-    text = render_merged_text(ours_raw.decode("utf-8"), loaded_ours.data, outcome, key_order)
+    try:
+        text, conflicts = _field_merge(display, base_raw, ours_raw, theirs_raw)
+    except YamlProblem as exc:
+        return DriverResult(_line_merge(ours, base, theirs), line_merged=True, reason=str(exc))
+    except Exception as exc:  # a bug here must never cost the user the other side's edits
+        reason = f"{display}: cannot merge field by field ({type(exc).__name__}: {exc})"
+        return DriverResult(_line_merge(ours, base, theirs), line_merged=True, reason=reason)
     try:
         ours.write_bytes(text.encode("utf-8"))
     except OSError as exc:
         raise TrackerError(f"cannot write {ours}: {exc.strerror}") from exc
-    return DriverResult(0 if outcome.clean else 1, conflicts=outcome.conflict_names)
+    return DriverResult(1 if conflicts else 0, conflicts=conflicts)
+
+
+def _field_merge(
+    display: str, base_raw: bytes, ours_raw: bytes, theirs_raw: bytes
+) -> tuple[str, list[str]]:
+    """The merged text and its conflicted fields; YamlProblem when a side is not a mapping."""
+    base = load_yaml_bytes(base_raw, f"{display} (base)") if base_raw.strip() else None
+    ours = load_yaml_bytes(ours_raw, f"{display} (ours)")
+    theirs = load_yaml_bytes(theirs_raw, f"{display} (theirs)")
+    key_order = _key_order(display, ours, theirs)
+    outcome = merge_records(base.data if base else None, ours.data, theirs.data, key_order)
+    text = render_merged_text(ours_raw.decode("utf-8"), ours.data, outcome, key_order)
+    return text, outcome.conflict_names
 
 
 def _read(path: Path) -> bytes:
@@ -59,10 +68,6 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         return b""
-
-
-def _load(raw: bytes, shown: str) -> LoadedYaml | None:
-    return load_yaml_bytes(raw, shown) if raw.strip() else None
 
 
 def _key_order(display: str, ours: LoadedYaml, theirs: LoadedYaml) -> tuple[str, ...]:

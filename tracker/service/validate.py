@@ -11,7 +11,7 @@ from tracker.constants import CONFIG_FILE
 from tracker.errors import NotFound, Problem
 from tracker.model.kinds import kind_for_path
 from tracker.model.parse import parse_loaded
-from tracker.model.rules import RecordLinks, check_links, links_of, links_of_invalid
+from tracker.model.rules import RecordLinks, check_links, links_of, links_of_invalid, links_of_unreadable
 from tracker.model.yaml_read import YamlProblem, load_yaml_bytes, load_yaml_file
 from tracker.store.staged import iter_staged_files
 from tracker.store.tree import find_tracker_root, iter_record_files
@@ -53,7 +53,10 @@ def check_file(relative: str, absolute: Path, content: bytes | None = None) -> C
         else:
             loaded = load_yaml_bytes(content, shown)
     except YamlProblem as exc:
-        return [Problem(exc.path, exc.line, "", exc.message)], None
+        # Unreadable, but it still exists: links to it are not reported as dangling too.
+        return [Problem(exc.path, exc.line, exc.field, exc.message)], links_of_unreadable(
+            kind, relative, shown
+        )
     record, problems = parse_loaded(loaded, kind)
     if record is None:
         # Keep its key and links: files pointing at it should not be reported as well.
