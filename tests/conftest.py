@@ -23,7 +23,9 @@ GIT_IDENTITY = {
 
 
 @pytest.fixture(autouse=True)
-def _pinned_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _pinned_git_identity(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     for key, value in GIT_IDENTITY.items():
         monkeypatch.setenv(key, value)
     # Never read the developer's own git configuration or home directory.
@@ -68,6 +70,10 @@ def run_process(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Comp
     """Run the CLI as a separate process, exactly as a user or a hook would."""
     env = {**os.environ, **GIT_IDENTITY}
     return subprocess.run(
-        [sys.executable, "-m", "tracker", *args], cwd=cwd, capture_output=True, text=True,
-        env=env, **kwargs,  # type: ignore[call-overload]
+        [sys.executable, "-m", "tracker", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        **kwargs,  # type: ignore[call-overload]
     )

@@ -12,11 +12,11 @@ from typing import Any
 
 from tests.conftest import GIT_IDENTITY, git, run
 from tracker.errors import Conflict
+from tracker.model.kinds import WORK_ITEM
 from tracker.service.assign import parse_assignments
 from tracker.service.items import update_item
 from tracker.service.show import show_record
 from tracker.service.workspace import Workspace
-from tracker.model.kinds import WORK_ITEM
 
 WORKERS = 8
 UPDATES = 50
@@ -38,15 +38,31 @@ def _worker(args: tuple[str, int, list[str]]) -> list[dict[str, Any]]:
             version = show_record(workspace, WORK_ITEM, item_id)["version"]
         try:
             written = update_item(
-                workspace, item_id, parse_assignments([f"labels+={label}", f"title={label}"]),
+                workspace,
+                item_id,
+                parse_assignments([f"labels+={label}", f"title={label}"]),
                 if_version=version,
             )
         except Conflict as exc:
-            results.append({"id": item_id, "label": label, "ok": False, "error": exc.kind,
-                            "checked": version is not None})
+            results.append(
+                {
+                    "id": item_id,
+                    "label": label,
+                    "ok": False,
+                    "error": exc.kind,
+                    "checked": version is not None,
+                }
+            )
         else:
-            results.append({"id": item_id, "label": label, "ok": True,
-                            "version": written.version, "checked": version is not None})
+            results.append(
+                {
+                    "id": item_id,
+                    "label": label,
+                    "ok": True,
+                    "version": written.version,
+                    "checked": version is not None,
+                }
+            )
     return results
 
 
@@ -82,30 +98,47 @@ def test_eight_processes_fifty_updates_each_lose_nothing(tracker_repo: Path) -> 
     # The final files equal the replay of the successful writes in commit order.
     order = {sha: index for index, sha in enumerate(reversed(log))}
     for item_id in ids:
-        mine = sorted((r for r in successes if r["id"] == item_id),
-                      key=lambda r: order[r["version"]])
+        mine = sorted(
+            (r for r in successes if r["id"] == item_id), key=lambda r: order[r["version"]]
+        )
         data = json.loads(run(["show", item_id, "--format", "json"]).output)["record"]
         assert data.get("labels", []) == [r["label"] for r in mine]
         if mine:
             assert data["title"] == mine[-1]["label"]
 
-    fsck = subprocess.run(["git", "fsck", "--strict"], cwd=tracker_repo, capture_output=True,
-                          text=True)
+    fsck = subprocess.run(
+        ["git", "fsck", "--strict"], cwd=tracker_repo, capture_output=True, text=True
+    )
     assert fsck.returncode == 0, fsck.stderr
     assert git(tracker_repo, "status", "--porcelain") == ""
 
 
 def _cli(repo: Path, args: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tracker", *args], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **GIT_IDENTITY})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **GIT_IDENTITY},
+    )
 
 
 def test_three_clients_with_the_same_version_exactly_one_wins(tracker_repo: Path) -> None:
     made = json.loads(run(["new", "task", "contested", "--format", "json"]).output)
     clients = [
-        _cli(tracker_repo, ["set", made["id"], f"title=client {n}", "--if-version",
-                            made["version"], "--as", f"client-{n}"])
+        _cli(
+            tracker_repo,
+            [
+                "set",
+                made["id"],
+                f"title=client {n}",
+                "--if-version",
+                made["version"],
+                "--as",
+                f"client-{n}",
+            ],
+        )
         for n in range(3)
     ]
     codes = [client.wait(timeout=60) for client in clients]

@@ -42,10 +42,14 @@ def test_installed_hook_refuses_a_bad_item_at_commit(repo: Path) -> None:
         "id: ABC-123456\ntype: task\ntitle: t\nstatus: done\ncreated_at: 2026-01-01T00:00:00Z\n"
     )
     git(repo, "add", "-A")
-    commit = subprocess.run(["git", "commit", "-m", "bad"], cwd=repo, capture_output=True,
-                            text=True)
+    commit = subprocess.run(
+        ["git", "commit", "-m", "bad"], cwd=repo, capture_output=True, text=True
+    )
     assert commit.returncode != 0
-    assert ".tracker/items/ABC-123456.yaml:4: status: 'done' is not one of" in commit.stdout + commit.stderr
+    assert (
+        ".tracker/items/ABC-123456.yaml:4: status: 'done' is not one of"
+        in commit.stdout + commit.stderr
+    )
     item.write_text(item.read_text().replace("done", "completed"))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "good")

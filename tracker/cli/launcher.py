@@ -34,7 +34,7 @@ def receive_message(connection: socket.socket) -> dict[str, object] | None:
     if header is None:
         return None
     body = _read_exactly(connection, struct.unpack(">I", header)[0])
-    return None if body is None else json.loads(body)  # type: ignore[no-any-return]
+    return None if body is None else json.loads(body)
 
 
 def _read_exactly(connection: socket.socket, size: int) -> bytes | None:

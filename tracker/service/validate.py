@@ -11,7 +11,13 @@ from tracker.constants import CONFIG_FILE
 from tracker.errors import NotFound, Problem
 from tracker.model.kinds import kind_for_path
 from tracker.model.parse import parse_loaded
-from tracker.model.rules import RecordLinks, check_links, links_of, links_of_invalid, links_of_unreadable
+from tracker.model.rules import (
+    RecordLinks,
+    check_links,
+    links_of,
+    links_of_invalid,
+    links_of_unreadable,
+)
 from tracker.model.yaml_read import YamlProblem, load_yaml_bytes, load_yaml_file
 from tracker.store.staged import iter_staged_files
 from tracker.store.tree import find_tracker_root, iter_record_files
