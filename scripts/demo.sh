@@ -19,5 +19,22 @@ git -c user.name=demo -c user.email=demo@example.com add -A
 git -c user.name=demo -c user.email=demo@example.com commit -q -m "Demo tracker from .tracker-example"
 tracker="$project/.venv/bin/tracker"
 
-echo "== tracker validate (demo repository: $demo)"
+export TRACKER_ACTOR=demo
+echo "== tracker validate   (demo repository: $demo)"
 "$tracker" validate
+item=$(grep -l '^status: active' .tracker/items/*.yaml | xargs grep -l '^type: task' | head -1 | xargs basename | sed 's/\.yaml$//')
+echo
+echo "== tracker show $item"
+"$tracker" show "$item"
+echo
+echo "== tracker set $item priority=1 labels+=demo"
+"$tracker" set "$item" priority=1 labels+=demo
+echo
+echo "== tracker history $item"
+"$tracker" history "$item"
+echo
+echo "== tracker vendor set alpine-trust status=operational"
+"$tracker" vendor set alpine-trust status=operational
+echo
+echo "== git log --oneline -3"
+git log --oneline -3
