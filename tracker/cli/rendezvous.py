@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+import zlib
 import os
-from pathlib import Path
 
 
 def find_git_dir(start: str) -> str | None:
@@ -27,6 +26,8 @@ def find_git_dir(start: str) -> str | None:
 
 def socket_path(git_dir: str) -> str:
     """A short path (sockets are limited to ~100 bytes) unique to the repository and user."""
-    digest = hashlib.sha1(os.path.realpath(git_dir).encode()).hexdigest()[:16]
+    # zlib rather than hashlib: it imports in a fraction of the time, and this runs per command
+    key = os.path.realpath(git_dir).encode()
+    digest = f"{zlib.crc32(key):08x}{zlib.adler32(key):08x}"
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/tracker-{os.getuid()}"
-    return str(Path(base) / f"tracker-{digest}.sock")
+    return os.path.join(base, f"tracker-{digest}.sock")
