@@ -60,6 +60,7 @@ class Measurement:
     goal: Goal | None = None
     # Share of the machine's CPU that other processes used while this case ran (0-1).
     other_load: float = 0.0
+    discarded: int = 0  # runs thrown away and done again because other load was too high
 
     @property
     def summary(self) -> Summary:
@@ -124,6 +125,7 @@ class Context:
     seed: int = 1
     repeat: int | None = None  # --repeat: overrides every case's default
     settle: float = 0.0  # --settle: wait up to this long for other load to drop before a run
+    max_other_load: float = 1.0  # --max-other-load: redo a run when others used more than this
     measurements: list[Measurement] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repos_used: list[Path] = field(default_factory=list)
@@ -179,23 +181,30 @@ class Context:
         samples: list[list[float]] = [[] for _ in cases]
         cpu_samples: list[list[float]] = [[] for _ in cases]
         others: list[float] = [0.0 for _ in cases]
+        cores = os.cpu_count() or 1
+        discarded = [0 for _ in cases]
         for run in range(runs):
             for index, case in enumerate(cases):
-                wait_for_quiet(self.settle)
-                gc.collect()
-                machine_started = machine_busy_seconds()
-                cpu_started = own_cpu_seconds()
-                started = time.perf_counter()
-                result = case.function()
-                wall = time.perf_counter() - started
-                cpu = own_cpu_seconds() - cpu_started
-                machine = machine_busy_seconds() - machine_started
+                while True:
+                    wait_for_quiet(self.settle)
+                    gc.collect()
+                    machine_started = machine_busy_seconds()
+                    cpu_started = own_cpu_seconds()
+                    started = time.perf_counter()
+                    result = case.function()
+                    wall = time.perf_counter() - started
+                    cpu = own_cpu_seconds() - cpu_started
+                    other = max(0.0, machine_busy_seconds() - machine_started - cpu)
+                    if run == 0 and warmup == 0 and case.check is not None:
+                        case.check(result)
+                    # A run slowed by other processes is done again, a limited number of times.
+                    noisy = other / (cores * wall) > self.max_other_load
+                    if not noisy or discarded[index] >= runs:
+                        break
+                    discarded[index] += 1
                 samples[index].append(wall)
                 cpu_samples[index].append(cpu)
-                others[index] += max(0.0, machine - cpu)
-                if run == 0 and warmup == 0 and case.check is not None:
-                    case.check(result)
-        cores = os.cpu_count() or 1
+                others[index] += other
         measurements = []
         for index, case in enumerate(cases):
             other_load = others[index] / (cores * sum(samples[index]))
@@ -207,6 +216,7 @@ class Context:
                 cpu_samples[index],
                 case.goal,
                 min(1.0, other_load),
+                discarded[index],
             )
             self.measurements.append(measurement)
             measurements.append(measurement)
@@ -215,7 +225,8 @@ class Context:
             print(
                 f"  {self.benchmark}: {case.name}{where}: median "
                 f"{format_seconds(summary.median)}, p95 {format_seconds(summary.p95)} "
-                f"({summary.runs} runs, other load {other_load:.0%})",
+                f"({summary.runs} runs, other load {other_load:.0%}, "
+                f"{discarded[index]} noisy runs redone)",
                 file=sys.stderr,
             )
         return measurements
@@ -236,15 +247,19 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def machine_busy_seconds() -> float:
-    """CPU time all processes have used since boot (Linux /proc/stat; 0 elsewhere)."""
+    """CPU time used since boot by all processes, plus time stolen by the hypervisor.
+
+    From Linux's /proc/stat (0 elsewhere). Steal counts as load: it is CPU time
+    this machine wanted and did not get.
+    """
     try:
         with open("/proc/stat", encoding="ascii") as handle:
             fields = handle.readline().split()
     except OSError:
         return 0.0
     # cpu user nice system idle iowait irq softirq steal ...
-    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fields[1:8])
-    return (user + nice + system + irq + softirq) / _CLOCK_TICKS
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
 
 
 QUIET_LOAD = 0.10  # share of the machine's CPU that other processes may use when "quiet"

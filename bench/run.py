@@ -100,9 +100,12 @@ def render_markdown(
         "slowest. A warm-up run before each case is not counted. CPU is the user + system "
         "time of the benchmark process and of its children (worker processes, CLI "
         "processes): above the wall time when work runs in parallel. Other load is the share "
-        "of the machine's CPU that other processes used while a case ran (from /proc/stat): "
-        "where it is high, the wall times are inflated. Cases compared with each other "
-        "(such as jobs=1 against the default) run interleaved.",
+        "of the machine's CPU that other processes used, or the hypervisor stole, while a "
+        "case ran (from /proc/stat): "
+        "where it is high, the wall times are inflated; a run during which it exceeded the "
+        "--max-other-load share is done again (at most as many times as the case has runs; "
+        "the runs column counts them). Cases compared with each other (such as jobs=1 "
+        "against the default) run interleaved.",
         "",
         "| machine | |",
         "| --- | --- |",
@@ -154,10 +157,13 @@ def _row(measurement: Measurement) -> str:
     size = f"{measurement.size:,}" if measurement.size is not None else "—"
     cpu_median = measurement.cpu_median
     cpu = format_seconds(cpu_median) if cpu_median is not None else ""
+    runs = f"{summary.runs}" + (
+        f" (+{measurement.discarded} redone)" if measurement.discarded else ""
+    )
     return (
         f"| {measurement.case} | {size} | {format_seconds(summary.median)} "
         f"| {format_seconds(summary.p95)} | {format_seconds(summary.min)} "
-        f"| {summary.runs} | {cpu} | {measurement.other_load:.0%} | {goal} |"
+        f"| {runs} | {cpu} | {measurement.other_load:.0%} | {goal} |"
     )
 
 
@@ -196,6 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="before each timed run, wait up to this long for other load to drop (default 30)",
     )  # fmt: skip
     parser.add_argument(
+        "--max-other-load", type=float, default=0.2, metavar="SHARE",
+        help="redo a timed run when other processes used more than this share of the "
+        "machine's CPU during it, at most as often as the case has runs (default 0.2)",
+    )  # fmt: skip
+    parser.add_argument(
         "--output", type=Path, default=RESULTS_DIR / "RESULTS.md", help="markdown results file"
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -214,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         bench = registry[name]
         print(f"{name}: {bench.description}", file=sys.stderr)
-        ctx = Context(name, list(args.sizes), args.seed, args.repeat, args.settle)
+        ctx = Context(
+            name, list(args.sizes), args.seed, args.repeat, args.settle, args.max_other_load
+        )
         bench.function(ctx)
         contexts.append((name, bench.description, ctx))
 
