@@ -17,9 +17,29 @@ import yaml
 from tracker.constants import MAX_FILE_BYTES
 
 try:  # libyaml is the fast path; the pure-Python parser is only a fallback.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
+class _Loader(_BaseLoader):
+    """The safe loader with its implicit-tag lookup memoised: keys and many values repeat
+    across thousands of files, and the lookup is a Python regex loop per scalar."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is not yaml.ScalarNode or not isinstance(value, str):
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        key = (value, tuple(implicit))
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+            if len(_RESOLVED) < 200_000 and len(value) < 200:
+                _RESOLVED[key] = tag
+        return tag
+
 
 Loc = tuple[str | int, ...]
 MAX_NESTING = 20  # records are at most three levels deep; anything deeper is junk
@@ -187,13 +207,17 @@ class _Builder:
         raise YamlProblem(self.path, line, "unsupported YAML node")  # pragma: no cover
 
     def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
-        field = ".".join(str(part) for part in loc)
-        line = node.start_mark.line + 1
+        if node.tag == _STR_TAG:  # most values: skip PyYAML's constructor dispatch
+            return node.value
         try:
             return self.loader.construct_object(node, deep=False)
         except yaml.constructor.ConstructorError as exc:
             message = f"cannot read value: {exc.problem}"
-            raise YamlProblem(self.path, line, message, field) from exc
+            raise YamlProblem(self.path, node.start_mark.line + 1, message, _field(loc)) from exc
         except ValueError as exc:  # e.g. an impossible date such as 2026-02-31
             message = f"{node.value!r} is not a valid date: {exc}"
-            raise YamlProblem(self.path, line, message, field) from exc
+            raise YamlProblem(self.path, node.start_mark.line + 1, message, _field(loc)) from exc
+
+
+def _field(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)

@@ -39,10 +39,13 @@ class ValidationReport:
 
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the current directory when inside it."""
-    try:
-        return path.relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    text = path.as_posix()
+    base = _cwd_prefix()
+    return text[len(base) :] if text.startswith(base) else text
+
+
+def _cwd_prefix() -> str:
+    return Path.cwd().as_posix().rstrip("/") + "/"
 
 
 FileEntry = tuple[str, Path, bytes | None]  # relative path, absolute path, content if not on disk
