@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import zlib
 import os
+import zlib
 
 
 def find_git_dir(start: str) -> str | None:
