@@ -151,10 +151,13 @@ class Context:
         warmup: int = 1,
         goal: Goal | None = None,
         check: Callable[[object], None] | None = None,
+        settle_each: bool = True,
     ) -> Measurement:
         """Time one case: `warmup` untimed calls, then `repeat` timed ones."""
         cases = [Case(case, function, goal, check)]
-        return self.time_cases(size, cases, repeat=repeat, minimum=minimum, warmup=warmup)[0]
+        return self.time_cases(
+            size, cases, repeat=repeat, minimum=minimum, warmup=warmup, settle_each=settle_each
+        )[0]
 
     def time_cases(
         self,
@@ -164,6 +167,7 @@ class Context:
         repeat: int,
         minimum: int = 1,
         warmup: int = 1,
+        settle_each: bool = True,
     ) -> list[Measurement]:
         """Time cases that are to be compared, interleaved (A B A B ...).
 
@@ -183,10 +187,13 @@ class Context:
         others: list[float] = [0.0 for _ in cases]
         cores = os.cpu_count() or 1
         discarded = [0 for _ in cases]
+        # Millisecond operations measured many times wait for a quiet machine once, not per run.
+        wait_for_quiet(self.settle)
         for run in range(runs):
             for index, case in enumerate(cases):
                 while True:
-                    wait_for_quiet(self.settle)
+                    if settle_each:
+                        wait_for_quiet(self.settle)
                     gc.collect()
                     machine_started = machine_busy_seconds()
                     cpu_started = own_cpu_seconds()

@@ -258,3 +258,21 @@ def test_ambiguous_prefix_lists_candidates(tracker_repo: Path) -> None:
     result = run_process(["close", common], cwd=tracker_repo)
     assert result.returncode == 1
     assert f"'{common}' is ambiguous: matches" in result.stderr
+
+
+def test_a_staged_edit_is_refused_even_when_the_working_file_matches_head(
+    tracker_repo: Path,
+) -> None:
+    item = new("task", "A")
+    other = new("task", "B")
+    assert run(["set", other["id"], "priority=1"]).exit_code == 0  # this process knows the index
+    path = item_file(tracker_repo, item["id"])
+    committed = path.read_text()
+    path.write_text(committed.replace("title: A", "title: staged title"))
+    git(tracker_repo, "add", str(path))
+    path.write_text(committed)  # the working file is back to HEAD; the index is not
+    refused = run(["set", item["id"], "priority=2"])
+    assert refused.exit_code == 3
+    assert "uncommitted local edits" in refused.output
+    staged = git(tracker_repo, "show", f":.tracker/items/{item['id']}.yaml")
+    assert "title: staged title" in staged

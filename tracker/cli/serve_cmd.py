@@ -76,7 +76,9 @@ def _serve_forever(listener: socket.socket, git_dir: str, idle_timeout: float) -
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Run one forwarded command as if it had been started in the client's directory."""
-    if request.get("protocol") != PROTOCOL or request.get("version") != __version__:
+    if (request.get("protocol"), request.get("version"), request.get("python")) != (
+        PROTOCOL, __version__, sys.hexversion
+    ):
         return {"declined": True}
     from tracker.cli.main import cli
 
@@ -105,4 +107,3 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue(), "code": code}
 
 
-__all__ = ["serve", "sys"]

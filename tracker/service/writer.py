@@ -115,7 +115,13 @@ def _attempt(
     committed_blob = store.blob_id(path, tip.commit)
     if if_version:
         _check_version(workspace, tip, path, key, if_version, committed_blob)
-    base = _base_content(workspace, path, key, committed_blob, force)
+    # git reads its index in a separate process while this one prepares the change.
+    staged_probe = store.probe_staged(path, tip.commit)
+    try:
+        base = _base_content(workspace, path, key, committed_blob, force)
+    except BaseException:
+        staged_probe.staged_paths()
+        raise
 
     before = _normalised(workspace, path, kind, base) if base is not None else None
     after_data = mutate(None if before is None else dict(before), reader)
@@ -125,6 +131,8 @@ def _attempt(
     if problems:
         raise ValidationFailed(problems)
     changes = diff_fields(before or {}, after)
+    if staged_probe.differs() and not force:
+        raise _dirty(workspace, key, path)
     if before is not None and not changes:
         version = _current_version(workspace, path, tip)
         return WriteResult(key, kind.name, version, path, "nothing to change", [], after)
@@ -138,6 +146,8 @@ def _attempt(
     signature = store.default_signature(workspace.actor)
     version = store.commit(tip, {path: content}, message, signature)
     store.sync_worktree({path: content}, version)
+    # Other files staged before stay staged; the one written is now in step with HEAD.
+    store.remember_staged(version, staged_probe.staged_paths() - {store.repo_path(path)})
     return WriteResult(key, kind.name, version, path, message, changes, after)
 
 
@@ -185,17 +195,19 @@ def _base_content(
 ) -> bytes | None:
     """The content the change applies to: the committed file, or with --force the edited one."""
     store = workspace.store
-    working = store.working_blob_id(path)
-    staged = store.staged_blob_id(path)
-    dirty = working != committed_blob or (staged is not None and staged != committed_blob)
+    dirty = store.working_blob_id(path) != committed_blob
     if dirty and not force:
-        raise Conflict(
-            f"{key} has uncommitted local edits in {workspace.display(path)}: commit or discard "
-            "them, or pass --force to apply this change on top of them"
-        )
+        raise _dirty(workspace, key, path)
     if dirty:
         return workspace.read_working(path)
     return None if committed_blob is None else store.read_blob(committed_blob)
+
+
+def _dirty(workspace: Workspace, key: str, path: str) -> Conflict:
+    return Conflict(
+        f"{key} has uncommitted local edits in {workspace.display(path)}: commit or discard "
+        "them, or pass --force to apply this change on top of them"
+    )
 
 
 def _normalised(workspace: Workspace, path: str, kind: Kind, raw: bytes) -> dict[str, Any]:

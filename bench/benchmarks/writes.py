@@ -1,0 +1,188 @@
+"""Writes through git: one `tracker set` via the library, and 1,000 `tracker new` CLI calls.
+
+Goals (issue): a set p95 <= 25 ms at 10,000 items and <= 50 ms at 100,000 (the
+100k repository uses the fanned-out items layout); 1,000 items created one CLI
+call at a time in under 40 s (Beads: 163 s on the same machine).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.registry import Context, Goal, benchmark
+from tracker.service.assign import parse_assignments
+from tracker.service.items import update_item
+from tracker.service.workspace import Workspace
+
+SET_GOALS = {10_000: Goal(0.025, "p95"), 100_000: Goal(0.050, "p95")}
+SET_REPEAT = 60
+CLI_CREATES = 1000
+ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+
+
+def _clone(source: Path, target: Path, split_index: bool) -> Path:
+    """A writable copy: a local clone shares objects, so even 100k items copy in seconds.
+
+    Large trackers are set up as the README advises: git's split index, so that updating
+    one entry of a 100,000-entry index writes kilobytes, not 10 MB.
+    """
+    subprocess.run(["git", "clone", "-q", "--local", str(source), str(target)], check=True)
+    if split_index:
+        subprocess.run(["git", "config", "core.splitIndex", "true"], cwd=target, check=True)
+        subprocess.run(["git", "update-index", "--split-index"], cwd=target, check=True)
+    return target
+
+
+def _item_ids(repo: Path, count: int) -> list[str]:
+    items = repo / ".tracker" / "items"
+    found = sorted(p.stem for p in itertools.islice(items.rglob("TRK-*.yaml"), count))
+    return found
+
+
+@benchmark("writes", "one `tracker set` via the library; 1,000 `tracker new` CLI calls")
+def run(ctx: Context) -> None:
+    os.environ.update(ENV)
+    layouts = [
+        (size, fanout) for size in ctx.sizes for fanout in (False, True) if fanout or size < 100_000
+    ]  # 100k flat is not a layout anyone should use
+    for size, fanout in layouts:
+        source = ctx.repo(size, fanout=fanout)
+        with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
+            repo = _clone(source, Path(scratch) / "repo", split_index=size >= 100_000)
+            ids = _item_ids(repo, 20)
+            calls = itertools.count()
+            previous = os.getcwd()
+            os.chdir(repo)
+            try:
+
+                def one_set(ids: list[str] = ids, calls: itertools.count[int] = calls) -> object:
+                    # Every call really changes its item: the priority moves on each round.
+                    call = next(calls)
+                    workspace = Workspace.open(actor="bench")
+                    change = parse_assignments([f"priority={call // len(ids) % 5 + 1}"])
+                    result = update_item(workspace, ids[call % len(ids)], change)
+                    if not result.changes:
+                        raise AssertionError("the benchmark's set changed nothing")
+                    return result
+
+                layout = "fanout" if fanout else "flat"
+                ctx.time(
+                    f"tracker set via the library ({layout} items)",
+                    size,
+                    one_set,
+                    repeat=SET_REPEAT,
+                    warmup=3,
+                    goal=SET_GOALS.get(size) if fanout else None,  # the goals assume fan-out
+                    settle_each=False,
+                )
+            finally:
+                os.chdir(previous)
+    _cli_creates(ctx)
+
+
+def _tracker_executable() -> str:
+    """`tracker` as users install it: a regular (not editable) install of this checkout in a
+    venv of its own, so start-up is measured without the editable-install import hook."""
+    project = Path(__file__).resolve().parents[2]
+    venv = project / "bench" / "out" / "cli-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", str(project)], check=True)
+    else:  # the current code, the dependencies already there
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--force-reinstall",
+                "--no-deps",
+                str(project),
+            ],
+            check=True,
+        )
+    return str(venv / "bin" / "tracker")
+
+
+def _cli_creates(ctx: Context) -> None:
+    tracker = _tracker_executable()
+    env = {**os.environ, **ENV, "TRACKER_ACTOR": "bench"}
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
+        repo = Path(scratch)
+        subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
+        subprocess.run([tracker, "init"], cwd=repo, env=env, check=True, capture_output=True)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", "init"], cwd=repo, env=env, check=True)
+        server = subprocess.Popen(
+            [tracker, "serve", "--idle-timeout", "120"],
+            cwd=repo,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stderr is not None
+            server.stderr.readline()  # "tracker server for ... on ..." once it listens
+            counter = itertools.count()
+
+            def create_all() -> object:
+                for _ in range(CLI_CREATES):
+                    subprocess.run(
+                        [tracker, "new", "task", f"item {next(counter)}"],
+                        cwd=repo,
+                        env=env,
+                        check=True,
+                        stdout=subprocess.DEVNULL,
+                    )
+                return None
+
+            measured = ctx.time(
+                f"{CLI_CREATES} x `tracker new` CLI calls, server running",
+                None,
+                create_all,
+                repeat=1,
+                warmup=0,
+                goal=Goal(40.0, "median"),
+            )
+            per_call = measured.summary.median / CLI_CREATES
+            ctx.note(
+                f"`tracker new` CLI call with `tracker serve` running: "
+                f"{per_call * 1e3:.1f} ms per call"
+            )
+            started = time.perf_counter()
+            for index in range(20):
+                subprocess.run(
+                    [tracker, "new", "task", f"cold {index}"],
+                    cwd=repo,
+                    env={**env, "TRACKER_NO_SERVER": "1"},
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            cold = (time.perf_counter() - started) / 20
+            ctx.note(
+                f"`tracker new` without the server: {cold * 1e3:.0f} ms per call "
+                f"(about {cold * CLI_CREATES:.0f} s for {CLI_CREATES})"
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        count = len(list((repo / ".tracker" / "items").glob("*.yaml")))
+        expected = next(counter) + 20  # every `tracker new` that ran made exactly one item
+        if count != expected:
+            raise AssertionError(f"expected {expected} items, found {count}")
+        shutil.rmtree(repo / ".git", ignore_errors=True)
