@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 
+from tracker.cli.errors import handle_errors
 from tracker.cli.output import emit, format_option
+from tracker.service.assign import Assignment, parse_assignments
 from tracker.service.workspace import Workspace
 from tracker.service.writer import WriteResult
 
@@ -50,3 +52,45 @@ def emit_write(result: WriteResult, fmt: str) -> None:
 def _write_table(data: dict[str, Any]) -> str:
     line = f"{data['id']} {data['version']}"
     return f"{line}\n{data['message']}"
+
+
+class UpdateAction(Protocol):
+    def __call__(
+        self,
+        workspace: Workspace,
+        key_text: str,
+        assignments: list[Assignment],
+        *,
+        if_version: str | None,
+        force: bool,
+    ) -> WriteResult: ...
+
+
+def set_command(name: str, help_text: str, metavar: str, action: UpdateAction) -> click.Command:
+    """`... set KEY FIELD=VALUE...`: the same shape for items, vendors and enhancements."""
+
+    @click.command(name, help=help_text)
+    @click.argument("key", metavar=metavar)
+    @click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
+    @write_options
+    @click.pass_context
+    @handle_errors
+    def command(
+        ctx: click.Context,
+        key: str,
+        assignments: tuple[str, ...],
+        actor: str | None,
+        if_version: str | None,
+        force: bool,
+        fmt: str,
+    ) -> None:
+        result = action(
+            workspace(ctx, actor),
+            key,
+            parse_assignments(assignments),
+            if_version=if_version,
+            force=force,
+        )
+        emit_write(result, fmt)
+
+    return command

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import emit_write, workspace, write_options
+from tracker.cli.common import emit_write, set_command, workspace, write_options
 from tracker.cli.errors import handle_errors
-from tracker.service.assign import parse_assignments
 from tracker.service.enhancements import NewEnhancement, create_enhancement, update_enhancement
 
 STATUSES = click.Choice(["planned", "approved", "implementing", "completed"])
@@ -60,27 +59,11 @@ def enhancement_new(
     emit_write(create_enhancement(workspace(ctx, actor), spec), fmt)
 
 
-@enhancement.command("set")
-@click.argument("enhancement_id", metavar="ID")
-@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
-@write_options
-@click.pass_context
-@handle_errors
-def enhancement_set(
-    ctx: click.Context,
-    enhancement_id: str,
-    assignments: tuple[str, ...],
-    actor: str | None,
-    if_version: str | None,
-    force: bool,
-    fmt: str,
-) -> None:
-    """Change an enhancement: `status=approved`, `target_quarter=2027-Q2`."""
-    result = update_enhancement(
-        workspace(ctx, actor),
-        enhancement_id,
-        parse_assignments(assignments),
-        if_version=if_version,
-        force=force,
+enhancement.add_command(
+    set_command(
+        "set",
+        "Change an enhancement: `status=approved`, `target_quarter=2027-Q2`.",
+        "ID",
+        update_enhancement,
     )
-    emit_write(result, fmt)
+)

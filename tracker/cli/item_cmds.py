@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, Protocol
+
 import click
 
-from tracker.cli.common import emit_write, workspace, write_options
+from tracker.cli.common import emit_write, set_command, workspace, write_options
 from tracker.cli.errors import handle_errors
-from tracker.service.assign import parse_assignments
 from tracker.service.items import (
     NewItem,
     create_item,
@@ -16,6 +18,13 @@ from tracker.service.items import (
     set_status,
     update_item,
 )
+from tracker.service.workspace import Workspace
+from tracker.service.writer import WriteResult
+
+
+class ItemAction(Protocol):
+    def __call__(self, workspace: Workspace, key_text: str, **options: Any) -> WriteResult: ...
+
 
 ITEM_TYPES = click.Choice(["project", "session", "task", "research"])
 
@@ -83,34 +92,18 @@ def new(
     emit_write(create_item(workspace(ctx, actor), spec), fmt)
 
 
-@click.command("set")
-@click.argument("item_id", metavar="ID")
-@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
-@write_options
-@click.pass_context
-@handle_errors
-def set_cmd(
-    ctx: click.Context,
-    item_id: str,
-    assignments: tuple[str, ...],
-    actor: str | None,
-    if_version: str | None,
-    force: bool,
-    fmt: str,
-) -> None:
-    """Change fields of an item: `status=completed`, `metadata.actual_hours=3`,
-    `labels+=urgent`, `labels-=later`, `parent=` (empty clears)."""
-    result = update_item(
-        workspace(ctx, actor),
-        item_id,
-        parse_assignments(assignments),
-        if_version=if_version,
-        force=force,
-    )
-    emit_write(result, fmt)
+set_cmd = set_command(
+    "set",
+    "Change fields of an item: `status=completed`, `metadata.actual_hours=3`, "
+    "`labels+=urgent`, `labels-=later`, `parent=` (empty clears).",
+    "ID",
+    update_item,
+)
 
 
-def _status_command(name: str, status: str, help_text: str) -> click.Command:
+def _one_item_command(name: str, help_text: str, action: ItemAction) -> click.Command:
+    """A command that takes one item id and the write options, and makes one change."""
+
     @click.command(name, help=help_text)
     @click.argument("item_id", metavar="ID")
     @write_options
@@ -124,42 +117,24 @@ def _status_command(name: str, status: str, help_text: str) -> click.Command:
         force: bool,
         fmt: str,
     ) -> None:
-        result = set_status(
-            workspace(ctx, actor), item_id, status, if_version=if_version, force=force
-        )
+        result = action(workspace(ctx, actor), item_id, if_version=if_version, force=force)
         emit_write(result, fmt)
 
     return command
 
 
-close = _status_command("close", "completed", "Mark an item completed.")
-reopen = _status_command("reopen", "active", "Mark an item active again.")
-
-
-def _delete_command(name: str, deleted: bool, help_text: str) -> click.Command:
-    @click.command(name, help=help_text)
-    @click.argument("item_id", metavar="ID")
-    @write_options
-    @click.pass_context
-    @handle_errors
-    def command(
-        ctx: click.Context,
-        item_id: str,
-        actor: str | None,
-        if_version: str | None,
-        force: bool,
-        fmt: str,
-    ) -> None:
-        result = set_deleted(
-            workspace(ctx, actor), item_id, deleted, if_version=if_version, force=force
-        )
-        emit_write(result, fmt)
-
-    return command
-
-
-delete = _delete_command("delete", True, "Soft-delete an item (sets deleted_at; history stays).")
-restore = _delete_command("restore", False, "Undo a soft delete.")
+close = _one_item_command(
+    "close", "Mark an item completed.", partial(set_status, status="completed")
+)
+reopen = _one_item_command(
+    "reopen", "Mark an item active again.", partial(set_status, status="active")
+)
+delete = _one_item_command(
+    "delete",
+    "Soft-delete an item (sets deleted_at; history stays).",
+    partial(set_deleted, deleted=True),
+)
+restore = _one_item_command("restore", "Undo a soft delete.", partial(set_deleted, deleted=False))
 
 
 @click.command()

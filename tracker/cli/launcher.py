@@ -74,9 +74,17 @@ def try_server(argv: list[str]) -> int | None:
     connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         connection.connect(path)
-        send_message(connection, {"protocol": PROTOCOL, "version": __version__,
-                                  "python": sys.hexversion, "argv": argv,
-                                  "cwd": os.getcwd(), "env": forwarded_environment()})
+        send_message(
+            connection,
+            {
+                "protocol": PROTOCOL,
+                "version": __version__,
+                "python": sys.hexversion,
+                "argv": argv,
+                "cwd": os.getcwd(),
+                "env": forwarded_environment(),
+            },
+        )
         answer = receive_message(connection)
     except OSError:
         return None  # a stale socket: run here instead

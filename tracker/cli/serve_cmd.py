@@ -20,8 +20,13 @@ from tracker.cli.rendezvous import find_git_dir, socket_path
 
 
 @click.command()
-@click.option("--idle-timeout", type=click.FloatRange(1), default=900.0, show_default=True,
-              help="Exit after this many seconds without a request.")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(1),
+    default=900.0,
+    show_default=True,
+    help="Exit after this many seconds without a request.",
+)
 def serve(idle_timeout: float) -> None:
     """Serve this repository's tracker commands over a local socket.
 
@@ -77,7 +82,9 @@ def _serve_forever(listener: socket.socket, git_dir: str, idle_timeout: float) -
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Run one forwarded command as if it had been started in the client's directory."""
     if (request.get("protocol"), request.get("version"), request.get("python")) != (
-        PROTOCOL, __version__, sys.hexversion
+        PROTOCOL,
+        __version__,
+        sys.hexversion,
     ):
         return {"declined": True}
     from tracker.cli.main import cli
@@ -105,5 +112,3 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
     return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue(), "code": code}
-
-

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from tracker.cli.common import emit_write, workspace, write_options
+from tracker.cli.common import emit_write, set_command, workspace, write_options
 from tracker.cli.errors import handle_errors
-from tracker.service.assign import parse_assignments
 from tracker.service.vendors import FORMATS, NewVendor, create_vendor, update_vendor
 
 
@@ -60,27 +59,11 @@ def vendor_new(
     emit_write(create_vendor(workspace(ctx, actor), spec), fmt)
 
 
-@vendor.command("set")
-@click.argument("name")
-@click.argument("assignments", nargs=-1, required=True, metavar="FIELD=VALUE...")
-@write_options
-@click.pass_context
-@handle_errors
-def vendor_set(
-    ctx: click.Context,
-    name: str,
-    assignments: tuple[str, ...],
-    actor: str | None,
-    if_version: str | None,
-    force: bool,
-    fmt: str,
-) -> None:
-    """Change a vendor: `status=broken`, `test_results.passing=40`, `format_support.ocr=true`."""
-    result = update_vendor(
-        workspace(ctx, actor),
-        name,
-        parse_assignments(assignments),
-        if_version=if_version,
-        force=force,
+vendor.add_command(
+    set_command(
+        "set",
+        "Change a vendor: `status=broken`, `test_results.passing=40`, `format_support.ocr=true`.",
+        "NAME",
+        update_vendor,
     )
-    emit_write(result, fmt)
+)

@@ -107,8 +107,12 @@ def load_yaml_text(text: str, path: str) -> LoadedYaml:
     except yaml.reader.ReaderError as exc:
         loader.dispose()
         line = text.count("\n", 0, exc.position) + 1
-        raise YamlProblem(path, line, f"control character 0x{exc.character:02x} is not allowed"
-                          " (quote it with an escape such as \\x07)") from exc
+        raise YamlProblem(
+            path,
+            line,
+            f"control character 0x{exc.character:02x} is not allowed"
+            " (quote it with an escape such as \\x07)",
+        ) from exc
     except yaml.YAMLError as exc:
         loader.dispose()
         message = str(exc).splitlines()[0]

@@ -6,10 +6,11 @@ from typing import Any
 
 from tracker.constants import CONFIG_FILE
 from tracker.model.kinds import CONFIG, WORK_ITEM, record_as_data
-from tracker.service.assign import Assignment, apply_assignments
+from tracker.service.assign import Assignment
 from tracker.service.records import TreeReader
+from tracker.service.update import update_fields
 from tracker.service.workspace import Workspace
-from tracker.service.writer import WriteResult, write_record
+from tracker.service.writer import WriteResult
 
 
 def set_config(
@@ -26,10 +27,9 @@ def set_config(
         for a in assignments
     ]
 
-    def mutate(old: dict[str, Any] | None, _reader: TreeReader) -> dict[str, Any]:
-        return apply_assignments(old or {}, resolved)
-
-    return write_record(workspace, CONFIG, CONFIG_FILE, mutate, if_version=if_version, force=force)
+    return update_fields(
+        workspace, CONFIG, CONFIG_FILE, resolved, if_version=if_version, force=force
+    )
 
 
 def get_config(workspace: Workspace) -> dict[str, Any]:

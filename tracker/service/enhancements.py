@@ -7,8 +7,9 @@ from typing import Any
 
 from tracker.model.ids import new_id
 from tracker.model.kinds import ENHANCEMENT, WORK_ITEM
-from tracker.service.assign import Assignment, apply_assignments
+from tracker.service.assign import Assignment
 from tracker.service.records import TreeReader
+from tracker.service.update import update_fields
 from tracker.service.workspace import Workspace
 from tracker.service.writer import WriteResult, now, write_record
 
@@ -60,11 +61,12 @@ def update_enhancement(
 ) -> WriteResult:
     reader = TreeReader(workspace, workspace.store.tip().commit)
     key = reader.resolve(ENHANCEMENT, key_text)
-
-    def mutate(old: dict[str, Any] | None, _reader: TreeReader) -> dict[str, Any]:
-        assert old is not None
-        new = apply_assignments(old, assignments)
-        new["updated_at"] = now()
-        return new
-
-    return write_record(workspace, ENHANCEMENT, key, mutate, if_version=if_version, force=force)
+    return update_fields(
+        workspace,
+        ENHANCEMENT,
+        key,
+        assignments,
+        touch={"updated_at": now()},
+        if_version=if_version,
+        force=force,
+    )

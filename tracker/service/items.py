@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.errors import UsageError
 from tracker.model.ids import new_id
 from tracker.model.kinds import ARCHIVED_ITEM, WORK_ITEM
 from tracker.service.assign import Assignment, apply_assignments, parse_assignments, typed_value
 from tracker.service.records import TreeReader
+from tracker.service.update import update_fields
 from tracker.service.workspace import Workspace
 from tracker.service.writer import WriteResult, now, write_record
 
@@ -95,17 +95,15 @@ def update_item(
     reader = TreeReader(workspace, workspace.store.tip().commit)
     key = reader.resolve(WORK_ITEM, key_text)
     resolved = [_resolve_links(reader, a) for a in assignments]
-    for assignment in resolved:
-        if assignment.path[0] in ("id", "created_at", "type"):
-            raise UsageError(f"{assignment.field} cannot be changed")
-
-    def mutate(old: dict[str, Any] | None, _reader: TreeReader) -> dict[str, Any]:
-        assert old is not None
-        new = apply_assignments(old, resolved)
-        new["updated_at"] = now()
-        return new
-
-    return write_record(workspace, WORK_ITEM, key, mutate, if_version=if_version, force=force)
+    return update_fields(
+        workspace,
+        WORK_ITEM,
+        key,
+        resolved,
+        touch={"updated_at": now()},
+        if_version=if_version,
+        force=force,
+    )
 
 
 def _resolve_links(reader: TreeReader, assignment: Assignment) -> Assignment:
@@ -118,11 +116,13 @@ def _resolve_links(reader: TreeReader, assignment: Assignment) -> Assignment:
     return Assignment(assignment.path, assignment.op, reader.resolve(WORK_ITEM, assignment.text))
 
 
-def set_status(workspace: Workspace, key_text: str, status: str, **options: Any) -> WriteResult:
+def set_status(workspace: Workspace, key_text: str, *, status: str, **options: Any) -> WriteResult:
     return update_item(workspace, key_text, [Assignment(("status",), "=", status)], **options)
 
 
-def set_deleted(workspace: Workspace, key_text: str, deleted: bool, **options: Any) -> WriteResult:
+def set_deleted(
+    workspace: Workspace, key_text: str, *, deleted: bool, **options: Any
+) -> WriteResult:
     value = now() if deleted else ""
     return update_item(workspace, key_text, [Assignment(("deleted_at",), "=", value)], **options)
 

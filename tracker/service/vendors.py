@@ -7,8 +7,9 @@ from typing import Any
 
 from tracker.errors import Conflict
 from tracker.model.kinds import VENDOR
-from tracker.service.assign import Assignment, apply_assignments
+from tracker.service.assign import Assignment
 from tracker.service.records import TreeReader
+from tracker.service.update import update_fields
 from tracker.service.workspace import Workspace
 from tracker.service.writer import WriteResult, now, write_record
 
@@ -51,7 +52,7 @@ def create_vendor(workspace: Workspace, spec: NewVendor) -> WriteResult:
 
 def update_vendor(
     workspace: Workspace,
-    name_text: str,
+    key_text: str,
     assignments: list[Assignment],
     if_version: str | None = None,
     force: bool = False,
@@ -59,13 +60,14 @@ def update_vendor(
     """FIELD=VALUE changes to a vendor; nested fields such as `test_results.passing=12`
     merge into the existing mapping and the whole record is validated."""
     reader = TreeReader(workspace, workspace.store.tip().commit)
-    name = reader.resolve(VENDOR, name_text)
+    name = reader.resolve(VENDOR, key_text)
     actor = workspace.store.default_signature(workspace.actor).name
-
-    def mutate(old: dict[str, Any] | None, _reader: TreeReader) -> dict[str, Any]:
-        assert old is not None
-        new = apply_assignments(old, assignments)
-        new["updated_at"], new["updated_by"] = now(), actor
-        return new
-
-    return write_record(workspace, VENDOR, name, mutate, if_version=if_version, force=force)
+    return update_fields(
+        workspace,
+        VENDOR,
+        name,
+        assignments,
+        touch={"updated_at": now(), "updated_by": actor},
+        if_version=if_version,
+        force=force,
+    )

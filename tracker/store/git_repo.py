@@ -163,9 +163,20 @@ class GitStore:
         if cached is not None and cached[0] == signature and cached[1] == commit:
             return StagedProbe(None, path, cached[2])
         process = subprocess.Popen(
-            ["git", "diff-index", "--cached", "--name-only", "-z", "--no-renames",
-             commit or EMPTY_TREE, "--", self.prefix],
-            cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                "git",
+                "diff-index",
+                "--cached",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                commit or EMPTY_TREE,
+                "--",
+                self.prefix,
+            ],
+            cwd=self.workdir,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
         )
         return StagedProbe(process, path, None)
@@ -326,8 +337,14 @@ class GitStore:
             paths.append(repo_path)
         # Re-adding by path records the fresh files' stat data with their blob ids (which
         # equal the commit's); --remove drops the deleted ones. Other entries are untouched.
-        self._git("update-index", "--add", "--remove", "-z", "--stdin",
-                  stdin=b"".join(p.encode() + b"\0" for p in paths))
+        self._git(
+            "update-index",
+            "--add",
+            "--remove",
+            "-z",
+            "--stdin",
+            stdin=b"".join(p.encode() + b"\0" for p in paths),
+        )
 
     def default_signature(self, name: str | None) -> pygit2.Signature:
         """The actor: --as NAME, else $TRACKER_ACTOR, else who git would name (env, config)."""
