@@ -238,6 +238,21 @@ class Context:
             )
         return measurements
 
+    def record(
+        self, case: str, size: int | None, samples: list[float], goal: Goal | None = None
+    ) -> Measurement:
+        """Samples timed elsewhere (e.g. in a clean child process), reported like the others."""
+        measurement = Measurement(self.benchmark, case, size, samples, [], goal)
+        self.measurements.append(measurement)
+        summary = measurement.summary
+        where = f" @ {size}" if size is not None else ""
+        print(
+            f"  {self.benchmark}: {case}{where}: median {format_seconds(summary.median)}, "
+            f"p95 {format_seconds(summary.p95)} ({summary.runs} runs)",
+            file=sys.stderr,
+        )
+        return measurement
+
     def note(self, text: str) -> None:
         """A line printed under the results table (a ratio, a caveat)."""
         self.notes.append(text)

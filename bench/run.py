@@ -221,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = list(dict.fromkeys(args.only)) if args.only else sorted(registry)
     machine = machine_info()
     contexts: list[tuple[str, str, Context]] = []
+    failed = False
     started = time.perf_counter()
     for name in names:
         bench = registry[name]
@@ -228,7 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx = Context(
             name, list(args.sizes), args.seed, args.repeat, args.settle, args.max_other_load
         )
-        bench.function(ctx)
+        try:
+            bench.function(ctx)
+        except Exception as exc:  # one broken benchmark must not lose the others' results
+            ctx.note(f"**FAILED**: {type(exc).__name__}: {exc}")
+            failed = True
         contexts.append((name, bench.description, ctx))
 
     machine["load average at end"] = _load_average()
@@ -257,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_atomically(args.output.with_suffix(".json"), json.dumps(raw, indent=2) + "\n")
     print(markdown)
     print(f"wrote {args.output} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
