@@ -24,6 +24,18 @@ echo "== tracker validate   (demo repository: $demo)"
 "$tracker" validate
 item=$(grep -l '^status: active' .tracker/items/*.yaml | xargs grep -l '^type: task' | head -1 | xargs basename | sed 's/\.yaml$//')
 echo
+echo "== tracker ready --limit 5"
+"$tracker" ready --limit 5
+echo
+echo "== tracker list --type session"
+"$tracker" list --type session
+echo
+echo "== tracker tree --depth 1"
+"$tracker" tree --depth 1
+echo
+echo "== tracker vendor list --status broken"
+"$tracker" vendor list --status broken
+echo
 echo "== tracker show $item"
 "$tracker" show "$item"
 echo

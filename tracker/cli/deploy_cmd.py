@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from tracker.cli.common import emit_write, workspace, write_options
 from tracker.cli.errors import handle_errors
+from tracker.cli.output import emit, format_option, table, warnings_footer
 from tracker.errors import UsageError
+from tracker.query.spec import DeploymentQuery
+from tracker.service import reads
 from tracker.service.deployments import NewDeployment, record_deployment
 
 
@@ -85,3 +90,44 @@ def record(
         created_by=actor,
     )
     emit_write(record_deployment(workspace(ctx, actor), spec), fmt)
+
+
+@deploy.command("list")
+@click.option("--vendor", default=None, metavar="NAME")
+@click.option("--item", default=None, metavar="ID")
+@click.option("--since", default=None, metavar="DATE", help="ISO date or time.")
+@click.option("--limit", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--at", "at", metavar="REV", default=None, help="As of a commit, branch or tag.")
+@format_option()
+@click.pass_context
+@handle_errors
+def deploy_list(
+    ctx: click.Context,
+    vendor: str | None,
+    item: str | None,
+    since: str | None,
+    limit: int,
+    at: str | None,
+    fmt: str,
+) -> None:
+    """Deployments, newest first."""
+    query = DeploymentQuery(vendor, item, since, limit)
+    data = reads.deployments(workspace(ctx), query, at)
+
+    def render(result: dict[str, Any]) -> str:
+        rows = [
+            {**d, "date": str(d["deployed_at"])[:10], "commit": (d["commit"] or "")[:8]}
+            for d in result["deployments"]
+        ]
+        columns = [
+            ("ID", "id"),
+            ("DATE", "date"),
+            ("PR", "pr"),
+            ("TITLE", "pr_title"),
+            ("COMMIT", "commit"),
+            ("COMPLIANT", "constitutional_compliance"),
+            ("VENDORS", "vendors"),
+        ]
+        return table(rows, columns, "no deployments") + warnings_footer(result)
+
+    emit(data, fmt, render)

@@ -6,6 +6,9 @@ import click
 
 from tracker.cli.common import emit_write, set_command, workspace, write_options
 from tracker.cli.errors import handle_errors
+from tracker.cli.output import emit, format_option, table, warnings_footer
+from tracker.query.spec import EnhancementQuery
+from tracker.service import reads
 from tracker.service.enhancements import NewEnhancement, create_enhancement, update_enhancement
 
 STATUSES = click.Choice(["planned", "approved", "implementing", "completed"])
@@ -67,3 +70,35 @@ enhancement.add_command(
         update_enhancement,
     )
 )
+
+
+@enhancement.command("list")
+@click.option("--priority", type=click.IntRange(1, 5), default=None)
+@click.option("--status", type=STATUSES, default=None)
+@click.option("--quarter", default=None, metavar="YYYY-Qn")
+@click.option("--at", "at", metavar="REV", default=None, help="As of a commit, branch or tag.")
+@format_option()
+@click.pass_context
+@handle_errors
+def enhancement_list(
+    ctx: click.Context,
+    priority: int | None,
+    status: str | None,
+    quarter: str | None,
+    at: str | None,
+    fmt: str,
+) -> None:
+    """Future enhancements by priority and quarter."""
+    data = reads.enhancements(workspace(ctx), EnhancementQuery(priority, status, quarter), at)
+    columns = [
+        ("ID", "id"),
+        ("P", "priority"),
+        ("STATUS", "status"),
+        ("QUARTER", "target_quarter"),
+        ("TITLE", "title"),
+    ]
+    emit(
+        data,
+        fmt,
+        lambda r: table(r["enhancements"], columns, "no enhancements") + warnings_footer(r),
+    )

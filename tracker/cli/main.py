@@ -32,6 +32,12 @@ COMMANDS = {
     "history": "tracker.cli.show_cmds:history",
     "merge-driver": "tracker.cli.merge_cmd:merge_driver",
     "serve": "tracker.cli.serve_cmd:serve",
+    "list": "tracker.cli.read_cmds:list_cmd",
+    "tree": "tracker.cli.read_cmds:tree",
+    "ready": "tracker.cli.read_cmds:ready",
+    "blocked": "tracker.cli.read_cmds:blocked",
+    "query": "tracker.cli.read_cmds:query",
+    "index": "tracker.cli.index_cmd:index",
 }
 
 

@@ -57,3 +57,33 @@ def error(message: str) -> None:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+def table(rows: list[dict[str, Any]], columns: list[tuple[str, str]], empty: str = "") -> str:
+    """Aligned text columns: (header, key) pairs; lists are joined, None is blank."""
+    if not rows:
+        return empty
+    cells = [[_cell(row.get(key)) for _, key in columns] for row in rows]
+    widths = [
+        max(len(header), *(len(line[i]) for line in cells)) for i, (header, _) in enumerate(columns)
+    ]
+    lines = ["  ".join(h.ljust(w) for (h, _), w in zip(columns, widths, strict=True)).rstrip()]
+    for line in cells:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def warnings_footer(data: dict[str, Any]) -> str:
+    lines = [f"warning: {w}" for w in data.get("warnings", [])]
+    return ("\n" + "\n".join(lines)) if lines else ""

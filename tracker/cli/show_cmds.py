@@ -11,6 +11,7 @@ from tracker.cli.errors import handle_errors
 from tracker.cli.output import emit, format_option
 from tracker.errors import NotFound
 from tracker.model.kinds import DEPLOYMENT, ENHANCEMENT, VENDOR, WORK_ITEM, Kind
+from tracker.service import reads
 from tracker.service.history import record_history
 from tracker.service.show import show_record
 from tracker.service.workspace import Workspace
@@ -63,10 +64,28 @@ kind_option = click.option(
 def show(ctx: click.Context, record_id: str, kind: str | None, at: str | None, fmt: str) -> None:
     """Show a record with its version (the commit that last changed it)."""
     kinds = [KIND_NAMES[kind]] if kind else guess_kind(record_id)
-    data = _first_found(
-        workspace(ctx), kinds, lambda ws, k: show_record(ws, k, record_id, at), record_id
-    )
+    data = _first_found(workspace(ctx), kinds, lambda ws, k: _show(ws, k, record_id, at), record_id)
     emit(data, fmt, _show_table)
+
+
+def _show(ws: Workspace, kind: Kind, text: str, at: str | None) -> dict[str, Any]:
+    """Items and vendors from the index (with their links); the rest straight from git."""
+    if kind is WORK_ITEM:
+        return reads.show_item(ws, text, at)
+    if kind is VENDOR:
+        found = reads.vendor(ws, text, at)
+        vendor = found.pop("vendor")
+        return {
+            "id": vendor["name"],
+            "kind": "vendor",
+            "version": vendor["version"],
+            "changed_by": vendor["changed_by"],
+            "changed_at": vendor["changed_at"],
+            "dirty": vendor["dirty"],
+            "record": vendor,
+            **found,
+        }
+    return show_record(ws, kind, text, at)
 
 
 def _show_table(data: dict[str, Any]) -> str:
@@ -79,6 +98,22 @@ def _show_table(data: dict[str, Any]) -> str:
         lines.append(f"  under {ancestor['id']} {ancestor['type']}: {ancestor['title']}")
     for key, value in data["record"].items():
         lines.append(f"{key}: {value}")
+    for title, key in (
+        ("descendants", "descendants"),
+        ("depends on", "depends_on"),
+        ("blocks", "blocks"),
+    ):
+        if data.get(key):
+            lines.append(f"{title}:")
+            lines += [
+                f"  {'  ' * max(0, (r.get('depth') or 0) - (data.get('depth') or 0) - 1)}"
+                f"{r['id']} [{r['status']}] {r['title']}"
+                for r in data[key]
+            ]
+    if data.get("deployments"):
+        lines.append("deployments:")
+        lines += [f"  {d['id']} PR #{d['pr']} {d['pr_title']}" for d in data["deployments"]]
+    lines += [f"warning: {w}" for w in data.get("warnings", [])]
     return "\n".join(lines)
 
 

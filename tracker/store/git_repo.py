@@ -84,23 +84,23 @@ class GitStore:
             raise NotFound(f"no commit '{revision}' in this repository") from exc
         return str(commit.id)
 
-    def _tree(self, tree_id: pygit2.Oid | str) -> pygit2.Tree:
+    def tree_by_id(self, tree_id: pygit2.Oid | str) -> pygit2.Tree:
         key = str(tree_id)
         tree = self._trees.get(key)
         if tree is None:
             tree = self._trees[key] = self.repo[key].peel(pygit2.Tree)
         return tree
 
-    def _entry(self, repo_path: str, commit: str) -> pygit2.Object | None:
+    def entry_at(self, repo_path: str, commit: str) -> pygit2.Object | None:
         """The tree entry at a path of a commit, walking cached trees one name at a time."""
-        tree = self._tree(self.repo[commit].peel(pygit2.Commit).tree_id)
+        tree = self.tree_by_id(self.repo[commit].peel(pygit2.Commit).tree_id)
         *folders, name = repo_path.split("/")
         try:
             for folder in folders:
                 entry = tree[folder]
                 if entry.type_str != "tree":
                     return None
-                tree = self._tree(entry.id)
+                tree = self.tree_by_id(entry.id)
             found: pygit2.Object = tree[name]
         except KeyError:
             return None
@@ -109,7 +109,7 @@ class GitStore:
     def blob_id(self, relative: str, commit: str | None) -> str | None:
         if commit is None:
             return None
-        entry = self._entry(self.repo_path(relative), commit)
+        entry = self.entry_at(self.repo_path(relative), commit)
         return str(entry.id) if entry is not None and entry.type_str == "blob" else None
 
     def read(self, relative: str, commit: str | None) -> bytes | None:
@@ -124,7 +124,7 @@ class GitStore:
         """Tracker-root-relative paths of the blobs under `folder` at `commit`, recursively."""
         if commit is None:
             return []
-        sub = self._entry(self.repo_path(folder), commit)
+        sub = self.entry_at(self.repo_path(folder), commit)
         if sub is None or sub.type_str != "tree":
             return []
         found: list[str] = []
@@ -269,7 +269,9 @@ class GitStore:
         Raises TipMoved when the branch no longer points at tip.commit.
         """
         parent_tree = (
-            self._tree(self.repo[tip.commit].peel(pygit2.Commit).tree_id) if tip.commit else None
+            self.tree_by_id(self.repo[tip.commit].peel(pygit2.Commit).tree_id)
+            if tip.commit
+            else None
         )
         tree_id, _ = self._updated_tree(
             parent_tree, {self.repo_path(p): c for p, c in changes.items()}
@@ -312,7 +314,7 @@ class GitStore:
         for name, sub_changes in grouped.items():
             existing = base[name] if base is not None and name in base else None
             sub_tree = (
-                self._tree(existing.id)
+                self.tree_by_id(existing.id)
                 if (existing is not None and existing.type_str == "tree")
                 else None
             )

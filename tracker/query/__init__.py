@@ -1,0 +1,1 @@
+"""Queries as data, compiled to SQL for the index backends."""

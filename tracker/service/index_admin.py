@@ -1,0 +1,64 @@
+"""`tracker index status | sync | rebuild`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tracker.index.duckdb_backend import DuckIndex
+from tracker.index.schema import SCHEMA_VERSION
+from tracker.service.indexer import index_path, sync
+from tracker.service.workspace import Workspace
+
+
+def index_status(workspace: Workspace) -> dict[str, Any]:
+    path = index_path(workspace)
+    tip = workspace.store.tip().commit
+    if not path.exists():
+        return {
+            "path": str(path),
+            "exists": False,
+            "fresh": False,
+            "head": tip,
+            "schema_version": SCHEMA_VERSION,
+        }
+    index = DuckIndex.open(path)
+    try:
+        meta = index.meta()
+        counts = {
+            table: index.rows(f"SELECT count(*) AS n FROM {table}")[0]["n"]
+            for table in ("items", "vendors", "deployments", "enhancements", "problems")
+        }
+        return {
+            "path": str(path),
+            "exists": True,
+            "schema_version": int(meta["schema_version"]),
+            "indexed_commit": meta.get("commit") or None,
+            "head": tip,
+            "fresh_commit": (meta.get("commit") or None) == tip,
+            "size_bytes": path.stat().st_size,
+            "rows": counts,
+        }
+    finally:
+        index.close()
+
+
+def index_sync(workspace: Workspace, rebuild: bool = False) -> dict[str, Any]:
+    started = time.perf_counter()
+    path = index_path(workspace)
+    if rebuild:
+        path.unlink(missing_ok=True)
+    index = DuckIndex.open(path)
+    try:
+        report = sync(workspace, index, force_rebuild=rebuild)
+        return {
+            "path": str(path),
+            "rebuilt": report.rebuilt,
+            "files_read": report.files_read,
+            "files_removed": report.files_removed,
+            "versions_updated": report.versions_updated,
+            "seconds": round(time.perf_counter() - started, 3),
+            "commit": index.meta().get("commit") or None,
+        }
+    finally:
+        index.close()
