@@ -32,6 +32,7 @@ COMMANDS = {
     "history": "tracker.cli.show_cmds:history",
     "merge-driver": "tracker.cli.merge_cmd:merge_driver",
     "serve": "tracker.cli.serve_cmd:serve",
+    "watch": "tracker.cli.watch_cmd:watch",
     "list": "tracker.cli.read_cmds:list_cmd",
     "tree": "tracker.cli.read_cmds:tree",
     "ready": "tracker.cli.read_cmds:ready",

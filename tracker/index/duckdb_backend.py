@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,6 @@ from tracker.index.schema import DERIVED, SCHEMA_VERSION, TABLES, create_stateme
 LOCK_WAIT_SECONDS = 3.0
 # Tables whose rows come from a file's content; versions come from history instead.
 RECORD_TABLES = tuple(name for name in TABLES if name != "versions")
-READ_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
 
 class QueryRefused(TrackerError):
@@ -34,6 +35,15 @@ class QueryRefused(TrackerError):
 
 class IndexUnavailable(TrackerError):
     """The index cannot be used right now (locked, corrupt): answer from the files instead."""
+
+
+class IndexLocked(IndexUnavailable):
+    """Another process holds the index beyond the short wait."""
+
+
+class IndexBroken(IndexUnavailable):
+    """The index opened but failed while being read or written (a corrupt block, a
+    missing table): it holds nothing the files do not, so it is discarded and rebuilt."""
 
 
 @dataclass
@@ -61,25 +71,29 @@ class DuckIndex:
     def open(cls, path: Path | None, read_only: bool = False) -> DuckIndex:
         """Open (creating) the index; a lock held by another process is waited on briefly."""
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexUnavailable(f"index {path} unavailable: {exc}") from exc
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
                 connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
                 break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise IndexUnavailable(f"index {path} unavailable: {_first_line(exc)}") from exc
+            except duckdb.Error as exc:  # locked, or a truncated or foreign file
+                if not _is_lock_error(exc):
+                    raise IndexUnavailable(f"index {path} unreadable: {_first_line(exc)}") from exc
+                if time.monotonic() > deadline:
+                    raise IndexLocked(f"index {path} is locked: {_first_line(exc)}") from exc
                 time.sleep(0.02)
-            except duckdb.Error as exc:  # a truncated or foreign file
-                raise IndexUnavailable(f"index {path} unreadable: {_first_line(exc)}") from exc
         index = cls(connection, path)
         try:
             if index.schema_version() != SCHEMA_VERSION and not read_only:
                 index.reset()
-        except duckdb.Error as exc:
+        except (duckdb.Error, IndexUnavailable) as exc:
             connection.close()
-            raise IndexUnavailable(f"index {path} unreadable: {_first_line(exc)}") from exc
+            message = exc.message if isinstance(exc, IndexUnavailable) else _first_line(exc)
+            raise IndexUnavailable(f"index {path} unreadable: {message}") from exc
         return index
 
     def close(self) -> None:
@@ -94,10 +108,28 @@ class DuckIndex:
             ).fetchone()
         except duckdb.CatalogException:
             return None
-        return int(row[0]) if row else None
+        try:
+            return int(row[0]) if row else None
+        except (TypeError, ValueError):
+            return None
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """DuckDB failures of the index file mean a broken file, which is rebuilt; an
+        in-memory index is built from scratch each time, so its failures are bugs."""
+        try:
+            yield
+        except duckdb.Error as exc:
+            if self.path is None:
+                raise
+            raise IndexBroken(f"index {self.path} is broken: {_first_line(exc)}") from exc
 
     def reset(self) -> None:
         """Drop everything and create the current schema (an empty index)."""
+        with self._guarded():
+            self._reset()
+
+    def _reset(self) -> None:
         tables = self.connection.execute(
             "SELECT table_name, table_type FROM information_schema.tables "
             "WHERE table_schema = 'main'"
@@ -110,7 +142,8 @@ class DuckIndex:
         self.set_meta({"schema_version": str(SCHEMA_VERSION)})
 
     def meta(self) -> dict[str, str]:
-        return dict(self.connection.execute("SELECT key, value FROM meta").fetchall())
+        with self._guarded():
+            return dict(self.connection.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, values: dict[str, str | None]) -> None:
         for key, value in values.items():
@@ -122,6 +155,10 @@ class DuckIndex:
 
     def apply(self, batch: Batch, meta: dict[str, str | None]) -> None:
         """Replace the rows of the batch's files and refresh what is derived, atomically."""
+        with self._guarded():
+            self._apply(batch, meta)
+
+    def _apply(self, batch: Batch, meta: dict[str, str | None]) -> None:
         connection = self.connection
         connection.execute("BEGIN TRANSACTION")
         try:
@@ -138,7 +175,8 @@ class DuckIndex:
             self.set_meta(meta)
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            with suppress(duckdb.Error):  # a failed COMMIT has already ended it
+                connection.execute("ROLLBACK")
             raise
 
     def _delete_files(self, files: Iterable[str], tables: Iterable[str]) -> None:
@@ -205,24 +243,54 @@ class DuckIndex:
     # -- reading -----------------------------------------------------------------------------
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._guarded():
+            return self._rows(sql, params)
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.connection.execute(sql, list(params))
         names = [column[0] for column in cursor.description or []]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def read_only_query(self, sql: str) -> list[dict[str, Any]]:
-        """Run user SQL that only reads: one SELECT (or EXPLAIN), told apart by DuckDB's own
-        parser; anything else is refused before it runs."""
-        try:
-            statements = duckdb.extract_statements(sql)
-        except duckdb.Error as exc:
-            raise QueryRefused(f"not valid SQL: {_first_line(exc)}") from exc
-        if len(statements) != 1 or statements[0].type not in READ_STATEMENTS:
+        """Run user SQL that only reads: one SELECT (or an EXPLAIN of one), told apart by
+        DuckDB's own parser; anything else is refused before it runs. It runs in a
+        transaction that is rolled back, so even a side effect the parser let through
+        never reaches the index."""
+        if not _is_single_select(sql):
             raise QueryRefused("only a single read-only SELECT statement is allowed")
+        connection = self.connection
+        connection.execute("BEGIN TRANSACTION")
         try:
-            return self.rows(sql)
+            return self._rows(sql)
         except duckdb.Error as exc:
             raise QueryRefused(_first_line(exc)) from exc
+        finally:
+            with suppress(duckdb.Error):
+                connection.execute("ROLLBACK")
+
+
+EXPLAIN = re.compile(r"\s*EXPLAIN\s+(?:ANALY[SZ]E\s+)?(?:\([^)]*\)\s*)?(?P<inner>.*)", re.I | re.S)
+
+
+def _is_single_select(sql: str) -> bool:
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryRefused(f"not valid SQL: {_first_line(exc)}") from exc
+    if len(statements) != 1:
+        return False
+    if statements[0].type == duckdb.StatementType.EXPLAIN:
+        # EXPLAIN ANALYZE runs the statement it explains: only a SELECT may be explained
+        found = EXPLAIN.match(sql)
+        return found is not None and _is_single_select(found["inner"])
+    return bool(statements[0].type == duckdb.StatementType.SELECT)
 
 
 def _first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    """DuckDB's own wording for a file another process holds (the path may say "lock" too)."""
+    text = str(exc)
+    return "Could not set lock on file" in text or "Conflicting lock is held" in text

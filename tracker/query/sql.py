@@ -23,6 +23,10 @@ ITEM_FROM = """
 
 Sql = tuple[str, list[Any]]
 
+# Descendants share the ancestor's materialised path as a prefix (compared as text: an id
+# may hold `_`, a LIKE wildcard).
+UNDER = "starts_with(h.path, (SELECT path FROM hierarchy WHERE id = ?) || '/')"
+
 
 def item_filters(query: ItemQuery) -> Sql:
     clauses = ["i.archived = ?"]
@@ -47,13 +51,15 @@ def item_filters(query: ItemQuery) -> Sql:
         clauses.append("list_contains(i.labels, ?)")
         params.append(query.label)
     if query.under is not None:
-        # descendants share the ancestor's materialised path as a prefix
-        clauses.append("h.path LIKE (SELECT path FROM hierarchy WHERE id = ?) || '/%'")
+        clauses.append(UNDER)
         params.append(query.under)
     if query.text:
-        clauses.append("(i.title ILIKE ? OR i.description ILIKE ?)")
-        pattern = f"%{query.text}%"
-        params += [pattern, pattern]
+        # plain substring search: the user's % and _ are text, not LIKE wildcards
+        clauses.append(
+            "(contains(lower(i.title), lower(?)) OR "
+            "contains(lower(COALESCE(i.description, '')), lower(?)))"
+        )
+        params += [query.text, query.text]
     return " AND ".join(clauses), params
 
 
@@ -79,10 +85,7 @@ def items_by_ids(ids: list[str]) -> Sql:
 
 
 def descendants(item_id: str, max_depth: int | None = None) -> Sql:
-    sql = (
-        f"SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE h.path LIKE "
-        "(SELECT path FROM hierarchy WHERE id = ?) || '/%'"
-    )
+    sql = f"SELECT {ITEM_COLUMNS} {ITEM_FROM} WHERE {UNDER}"
     params: list[Any] = [item_id]
     if max_depth is not None:
         sql += " AND h.depth <= (SELECT depth FROM hierarchy WHERE id = ?) + ?"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
-from tracker.index.duckdb_backend import DuckIndex
+from tracker.index.duckdb_backend import DuckIndex, IndexUnavailable
 from tracker.index.schema import SCHEMA_VERSION
 from tracker.service.indexer import index_path, sync
 from tracker.service.workspace import Workspace
@@ -46,11 +47,24 @@ def index_status(workspace: Workspace) -> dict[str, Any]:
 def index_sync(workspace: Workspace, rebuild: bool = False) -> dict[str, Any]:
     started = time.perf_counter()
     path = index_path(workspace)
-    if rebuild:
-        path.unlink(missing_ok=True)
-    index = DuckIndex.open(path)
+    # A rebuild resets the file in place and deletes it only when it is unusable: a running
+    # `tracker watch` runs this command and holds the file open, and a deleted file would
+    # live on only inside that process.
     try:
-        report = sync(workspace, index, force_rebuild=rebuild)
+        index = DuckIndex.open(path)
+    except IndexUnavailable:
+        if not rebuild:
+            raise
+        index = _replaced(path)
+    try:
+        try:
+            report = sync(workspace, index, force_rebuild=rebuild)
+        except IndexUnavailable:
+            if not rebuild:
+                raise
+            index.close()
+            index = _replaced(path)
+            report = sync(workspace, index, force_rebuild=True)
         return {
             "path": str(path),
             "rebuilt": report.rebuilt,
@@ -62,3 +76,10 @@ def index_sync(workspace: Workspace, rebuild: bool = False) -> dict[str, Any]:
         }
     finally:
         index.close()
+
+
+def _replaced(path: Path) -> DuckIndex:
+    """A new, empty index file in place of an unusable one."""
+    for stale in (path, Path(f"{path}.wal")):
+        stale.unlink(missing_ok=True)
+    return DuckIndex.open(path)

@@ -2,25 +2,36 @@
 
 The index records the commit it reflects and the stat data of every file it read.
 A sync diffs the indexed commit's tree against HEAD's (skipping unchanged
-subtrees), compares the work tree's stat data, re-reads only the files that
-changed, and keeps versions up to date from the new commits alone. A missing,
-corrupt or outdated index is rebuilt; one locked by another process beyond a
-short wait is bypassed by answering from the files.
+subtrees), compares the work tree's stat data (hashing the files written too close
+to the last scan for their stat data to tell), re-reads only the files that
+changed, and keeps versions up to date from the new commits alone (after a reset,
+rebase or branch switch, also for the files changed on the abandoned line). A
+missing, corrupt or outdated index is rebuilt; one locked by another process
+beyond a short wait is bypassed by answering from the files. An index with
+nothing to sync is read through a shared read-only connection, so parallel
+queries do not queue for DuckDB's single writer.
 """
 
 from __future__ import annotations
 
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pygit2
 
-from tracker.index.duckdb_backend import Batch, DuckIndex, IndexUnavailable
+from tracker.index.duckdb_backend import (
+    Batch,
+    DuckIndex,
+    IndexBroken,
+    IndexLocked,
+    IndexUnavailable,
+)
 from tracker.index.rows import Rows, record_rows
 from tracker.index.schema import SCHEMA_VERSION
 from tracker.model.kinds import kind_for_path, record_as_data
@@ -29,14 +40,21 @@ from tracker.service.workspace import Workspace
 from tracker.store.changes import (
     BlobChange,
     FileStat,
+    changed_paths,
     diff_commits,
-    is_ancestor,
+    first_parent_meeting,
     scan_work_tree,
+    shallow_marker,
     tree_files,
     versions,
 )
+from tracker.store.git_repo import CommitInfo
 
 PARALLEL_PARSE = 400  # files; below this a process pool costs more than it saves
+# File-system clocks tick coarsely (a few ms): a file whose mtime is this close to the last
+# scan may have been written again within the same tick, unseen by its stat data.
+RACY_NS = 100_000_000
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,6 +76,7 @@ class SyncReport:
     files_removed: int = 0
     versions_updated: int = 0
     rebuilt: bool = False
+    commit: str | None = None
 
 
 def index_path(workspace: Workspace) -> Path:
@@ -91,49 +110,156 @@ def fresh_index(workspace: Workspace, at: str | None = None) -> Iterator[Answer]
         answer.index.close()
 
 
-def _open_synced(workspace: Workspace) -> Answer:
-    path = index_path(workspace)
-    existed = path.exists()
-    warnings: list[str] = []
+def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T]) -> T:
+    """`compute` run on a fresh index. An index found broken only while answering (a
+    corrupt block the sync did not touch) is discarded and the answer computed again from
+    a rebuilt one, or else from the files: never a hard failure."""
+    if at is not None:
+        with fresh_index(workspace, at) as answer:
+            return compute(answer)
     try:
-        index = DuckIndex.open(path)
-    except IndexUnavailable as exc:
-        if "lock" in exc.message.lower():
-            index = DuckIndex.open(None)
-            sync(workspace, index)
-            return Answer(index, "files", [f"{exc.message}; answered from the files"])
-        path.unlink(missing_ok=True)  # corrupt: it holds nothing the files do not
-        Path(str(path) + ".wal").unlink(missing_ok=True)
-        warnings.append(f"{exc.message}; rebuilt it")
-        index = DuckIndex.open(path)
-        existed = False
-    report = sync(workspace, index)
-    source = "rebuilt" if (report.rebuilt or not existed) else "index"
-    return Answer(index, source, warnings, index.meta().get("commit") or None)
+        with fresh_index(workspace) as answer:
+            return compute(answer)
+    except IndexBroken as exc:
+        note = f"{exc.message}; rebuilt it"
+    answer = _open_synced(workspace, [note], discard=True)
+    try:
+        return compute(answer)
+    except IndexBroken as exc:
+        answer.index.close()
+        answer = _from_files(workspace, [note, f"{exc.message}; answered from the files"])
+        return compute(answer)
+    finally:
+        answer.index.close()
 
 
-def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -> SyncReport:
-    """Bring the index up to date with HEAD and the work tree; see the module docstring."""
+def _open_synced(
+    workspace: Workspace, warnings: list[str] | None = None, discard: bool = False
+) -> Answer:
+    """The index file, synced. Locked beyond a short wait: an answer from the files.
+    Unreadable or broken: discarded and rebuilt (it holds nothing the files do not), and if
+    even that fails, an answer from the files.
+
+    DuckDB lets one process write a file, or many read it. So an index that is already
+    fresh is read through a read-only connection, and any number of queries share it; the
+    write connection is taken only when there is something to sync, for as long as that
+    sync and its query take."""
+    path = index_path(workspace)
+    notes = list(warnings or [])
+    if discard:
+        _discard(path)
+    for attempt in range(2):
+        existed = path.exists()
+        try:
+            if existed and not notes:
+                shared = _open_if_fresh(workspace, path)
+                if shared is not None:
+                    return shared
+            index = DuckIndex.open(path)
+        except IndexLocked as exc:
+            return _from_files(workspace, [*notes, f"{exc.message}; answered from the files"])
+        except IndexUnavailable as exc:
+            if attempt:
+                return _from_files(workspace, [*notes, f"{exc.message}; answered from the files"])
+            _discard(path)
+            notes.append(f"{exc.message}; rebuilt it")
+            continue
+        try:
+            report = sync(workspace, index)
+        except IndexUnavailable as exc:
+            index.close()
+            if attempt:
+                return _from_files(workspace, [*notes, f"{exc.message}; answered from the files"])
+            _discard(path)
+            notes.append(f"{exc.message}; rebuilt it")
+            continue
+        rebuilt = report.rebuilt or not existed or bool(notes)
+        return Answer(index, "rebuilt" if rebuilt else "index", notes, report.commit)
+    raise AssertionError("unreachable")
+
+
+def _open_if_fresh(workspace: Workspace, path: Path) -> Answer | None:
+    """The index through a shared read-only connection when nothing changed since its last
+    sync; None when it needs a sync (or a look by the writer: unreadable, another schema).
+    Raises IndexLocked when a writer holds it beyond the short wait."""
+    try:
+        index = DuckIndex.open(path, read_only=True)
+    except IndexLocked:
+        raise
+    except IndexUnavailable:
+        return None
+    try:
+        if index.schema_version() == SCHEMA_VERSION:
+            plan = _plan(workspace, index)
+            if plan.fresh:
+                return Answer(index, "index", [], plan.tip)
+    except IndexUnavailable:
+        pass
+    index.close()
+    return None
+
+
+def _from_files(workspace: Workspace, warnings: list[str]) -> Answer:
+    """A throwaway in-memory index read straight from the files."""
+    index = DuckIndex.open(None)
+    try:
+        report = sync(workspace, index)
+    except BaseException:
+        index.close()
+        raise
+    return Answer(index, "files", warnings, report.commit)
+
+
+def _discard(path: Path) -> None:
+    for stale in (path, Path(f"{path}.wal")):
+        with suppress(OSError):
+            stale.unlink(missing_ok=True)
+
+
+@dataclass
+class _Plan:
+    """What a sync has to do: found from the index's bookkeeping, git and stat data alone."""
+
+    tip: str | None
+    indexed: str | None  # the commit the index reflects (None: none, or rebuilding)
+    rebuild: bool
+    known: dict[str, dict[str, Any]]  # file -> its row in `files`
+    committed: list[BlobChange]  # record files changed between indexed and tip
+    head_blobs: dict[str, str | None]  # file -> its blob at tip
+    to_read: dict[str, FileStat]
+    gone: set[str]
+    scanned_at: int
+    shallow: str
+
+    @property
+    def fresh(self) -> bool:
+        return not (self.rebuild or self.indexed != self.tip or self.to_read or self.gone)
+
+
+def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -> _Plan:
     store = workspace.store
     meta = index.meta()
-    report = SyncReport()
     tip = store.tip().commit
     indexed = meta.get("commit") or None
     rebuild = force_rebuild or meta.get("root") != store.prefix or "commit" not in meta
     if indexed is not None and not _exists(workspace, indexed):
         rebuild = True  # its commit is gone (gc after a rebase): start over
+    shallow = shallow_marker(store)
+    if meta.get("shallow", "") != shallow:
+        rebuild = True  # history was deepened: versions may be older commits now
+    known = {} if rebuild else _known_files(index)
     if rebuild:
-        index.reset()
-        indexed, known = None, {}
-        report.rebuilt = True
-    else:
-        known = _known_files(index)
+        indexed = None
 
     committed: list[BlobChange] = diff_commits(store, indexed, tip) if indexed != tip else []
     head_blobs = {row["file"]: row["head_blob"] for row in known.values()}
     for change in committed:
         head_blobs[change.path] = change.new
 
+    # A file written again within the clock tick of the last scan keeps its size and
+    # mtime: like git's "racily clean" entries, such files are hashed, not trusted.
+    racy_since = int(meta.get("scanned_at") or 0) - RACY_NS
+    scanned_at = time.time_ns()
     work_tree = scan_work_tree(workspace.root)
     to_read: dict[str, FileStat] = {}
     for path, stat in work_tree.items():
@@ -142,23 +268,35 @@ def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) ->
             to_read[path] = stat
         elif row["head_blob"] != head_blobs.get(path):
             to_read[path] = stat  # same content, but its dirty flag changes
+        elif stat.mtime_ns >= racy_since and _hash_file(workspace.root / path) != row["blob"]:
+            to_read[path] = stat
     gone = {path for path in known if path not in work_tree}
+    return _Plan(
+        tip, indexed, rebuild, known, committed, head_blobs, to_read, gone, scanned_at, shallow
+    )
 
-    batch = Batch(removed=set(to_read) | gone)
-    batch.add(_read_files(workspace, to_read, head_blobs))
-    report.files_read, report.files_removed = len(to_read), len(gone)
 
-    # Versions: from the new commits only when HEAD moved forward; by a targeted history
-    # walk for the changed files after a reset or a branch switch.
+def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -> SyncReport:
+    """Bring the index up to date with HEAD and the work tree; see the module docstring."""
+    store = workspace.store
+    plan = _plan(workspace, index, force_rebuild)
+    report = SyncReport(commit=plan.tip, rebuilt=plan.rebuild)
+    if plan.rebuild:
+        index.reset()
+    tip, indexed, committed = plan.tip, plan.indexed, plan.committed
+
+    batch = Batch(removed=set(plan.to_read) | plan.gone)
+    batch.add(_read_files(workspace, plan.to_read, plan.head_blobs))
+    report.files_read, report.files_removed = len(plan.to_read), len(plan.gone)
+
+    # Versions: from the new commits only when HEAD moved forward; after a reset, rebase or
+    # branch switch, also the files changed on the abandoned line since the lines parted.
     if indexed is None:
         found = versions(store, tip)
     elif indexed == tip:
         found = {}
-    elif tip is not None and is_ancestor(store, indexed, tip):
-        found = versions(store, tip, stop_at=indexed)
     else:
-        wanted = {c.path for c in committed if c.new is not None}
-        found = versions(store, tip, wanted=wanted) if wanted else {}
+        found = _moved_versions(workspace, indexed, tip)
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
     batch.add(
         {
@@ -175,9 +313,46 @@ def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) ->
     )
     report.versions_updated = len(found)
     index.apply(
-        batch, {"commit": tip or "", "root": store.prefix, "schema_version": str(SCHEMA_VERSION)}
+        batch,
+        {
+            "commit": tip or "",
+            "root": store.prefix,
+            "schema_version": str(SCHEMA_VERSION),
+            "scanned_at": str(plan.scanned_at),
+            "shallow": plan.shallow,
+        },
     )
     return report
+
+
+def _moved_versions(workspace: Workspace, indexed: str, tip: str | None) -> dict[str, CommitInfo]:
+    """Versions that change when HEAD moves from `indexed` to `tip`: every file changed on
+    tip's first-parent line since it met the indexed line, and every file changed on the
+    indexed line since then (a file that ends equal on both lines may still have another
+    last-changing commit: a rebased or cherry-picked change)."""
+    store = workspace.store
+    if tip is None:
+        return {}
+    meeting = first_parent_meeting(store, indexed, tip)
+    if meeting is None:
+        return versions(store, tip)  # unrelated histories
+    found = versions(store, tip, stop_at=meeting)
+    if meeting != indexed:
+        stale = {
+            path
+            for path in changed_paths(store, indexed, meeting)
+            if path not in found and store.blob_id(path, tip) is not None
+        }
+        if stale:
+            found.update(versions(store, meeting, wanted=stale))
+    return found
+
+
+def _hash_file(path: Path) -> str | None:
+    try:
+        return str(pygit2.hash(path.read_bytes()))
+    except OSError:
+        return None
 
 
 def _exists(workspace: Workspace, sha: str) -> bool:

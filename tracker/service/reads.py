@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from tracker.index.duckdb_backend import DuckIndex
 from tracker.model.ids import resolve_id
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
-from tracker.service.indexer import Answer, fresh_index
+from tracker.service.indexer import Answer, answered
 from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
@@ -37,20 +38,20 @@ def _resolve_item(index: DuckIndex, text: str) -> str:
     exact = index.rows("SELECT id FROM items WHERE id = ?", [text])
     if exact:
         return text
+    # the same rule as resolve_id: a prefix of the id, or of the id without its prefix
+    wanted = text.strip().lower()
     like = index.rows(
-        "SELECT id FROM items WHERE lower(id) LIKE lower(?) OR "
-        "lower(split_part(id, '-', 2)) LIKE lower(?)",
-        [f"{text}%", f"{text}%"],
+        "SELECT DISTINCT id FROM items WHERE starts_with(lower(id), ?) OR "
+        "starts_with(lower(substr(id, strpos(id, '-') + 1)), ?)",
+        [wanted, wanted],
     )
     return resolve_id(text, [row["id"] for row in like])
 
 
 def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         resolved = query
         if query.under or query.parent:
-            from dataclasses import replace
-
             resolved = replace(
                 query,
                 under=_resolve_item(answer.index, query.under) if query.under else None,
@@ -70,9 +71,11 @@ def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) ->
             },
         )
 
+    return answered(workspace, at, compute)
+
 
 def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
         item_id = _resolve_item(index, text)
         rows = _items(index, sql.item_by_id(item_id))
@@ -109,6 +112,8 @@ def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[st
                 ],
             },
         )
+
+    return answered(workspace, at, compute)
 
 
 RECORD_FIELDS = (
@@ -151,7 +156,7 @@ def tree(
     include_deleted: bool = False,
     at: str | None = None,
 ) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
         if root is not None:
             root_id = _resolve_item(index, root)
@@ -163,14 +168,18 @@ def tree(
             rows = [row for row in rows if row.get("deleted_at") is None]
         return _envelope(answer, {"items": [_brief(row) for row in rows[:MAX_TREE]]})
 
+    return answered(workspace, at, compute)
+
 
 def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         return _envelope(answer, {"items": _items(answer.index, sql.ready(limit))})
+
+    return answered(workspace, at, compute)
 
 
 def blocked(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         items = _items(answer.index, sql.blocked(limit))
         blockers: dict[str, list[dict[str, Any]]] = {}
         for row in answer.index.rows(*sql.open_blockers([i["id"] for i in items])):
@@ -185,10 +194,13 @@ def blocked(workspace: Workspace, limit: int, at: str | None = None) -> dict[str
             item["blocked_by"] = blockers.get(item["id"], [])
         return _envelope(answer, {"items": items})
 
+    return answered(workspace, at, compute)
+
 
 def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
     """What an item depends on, transitively, as nested nodes (a repeated node is cut)."""
-    with fresh_index(workspace, at) as answer:
+
+    def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
         root = _resolve_item(index, text)
         edges: dict[str, list[str]] = {}
@@ -211,41 +223,53 @@ def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> d
 
         return _envelope(answer, {"tree": node(root, frozenset())})
 
+    return answered(workspace, at, compute)
+
 
 def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.rows(*sql.vendors(status))]
         return _envelope(answer, {"vendors": rows, "total_count": len(rows)})
 
+    return answered(workspace, at, compute)
+
 
 def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         rows = answer.index.rows(*sql.vendor(name))
         if not rows:
             raise NotFound(f"no vendor '{name}'")
         return _envelope(answer, {"vendor": _plain(rows[0])})
 
+    return answered(workspace, at, compute)
+
 
 def deployments(
     workspace: Workspace, query: DeploymentQuery, at: str | None = None
 ) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.rows(*sql.deployments(query))]
         return _envelope(answer, {"deployments": rows})
+
+    return answered(workspace, at, compute)
 
 
 def enhancements(
     workspace: Workspace, query: EnhancementQuery, at: str | None = None
 ) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.rows(*sql.enhancements(query))]
         return _envelope(answer, {"enhancements": rows})
 
+    return answered(workspace, at, compute)
+
 
 def run_query(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
-    with fresh_index(workspace, at) as answer:
+    def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.read_only_query(text)]
         return _envelope(answer, {"rows": rows, "row_count": len(rows)})
+
+    return answered(workspace, at, compute)
 
 
 def _envelope(answer: Answer, data: dict[str, Any]) -> dict[str, Any]:

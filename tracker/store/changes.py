@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,41 @@ def versions(
     return found
 
 
+def changed_paths(store: GitStore, commit: str, stop_at: str | None) -> set[str]:
+    """Record files changed by the first-parent commits from `commit` down to `stop_at`
+    (excluded)."""
+    return {c.path for _, changed in _first_parent_changes(store, commit, stop_at) for c in changed}
+
+
+def first_parent_meeting(store: GitStore, one: str, other: str) -> str | None:
+    """The newest commit on both first-parent chains (where a reset, rebase or branch switch
+    left the old line), or None for unrelated histories. Both chains are walked in step, so
+    the cost is the distance to that commit, not the length of the history."""
+    seen: tuple[set[str], set[str]] = (set(), set())
+    heads: list[pygit2.Commit | None] = [
+        store.repo[one].peel(pygit2.Commit),
+        store.repo[other].peel(pygit2.Commit),
+    ]
+    while heads[0] is not None or heads[1] is not None:
+        for side in (0, 1):
+            current = heads[side]
+            if current is None:
+                continue
+            sha = str(current.id)
+            if sha in seen[1 - side]:
+                return sha
+            seen[side].add(sha)
+            heads[side] = _first_parent(current)
+    return None
+
+
+def _first_parent(commit: pygit2.Commit) -> pygit2.Commit | None:
+    try:
+        return commit.parents[0] if commit.parents else None
+    except KeyError:  # a parent beyond a shallow clone's boundary
+        return None
+
+
 def _first_parent_changes(
     store: GitStore, commit: str, stop_at: str | None
 ) -> Iterator[tuple[str, list[BlobChange]]]:
@@ -122,9 +158,23 @@ def _first_parent_changes(
         sha = str(current.id)
         if sha == stop_at:
             return
-        parent = current.parents[0] if current.parents else None
+        parent = _first_parent(current)
         yield sha, diff_commits(store, str(parent.id) if parent is not None else None, sha)
         current = parent
+
+
+def shallow_marker(store: GitStore) -> str:
+    """Which commits a shallow clone stops at ("" when it is complete): fetching more
+    history (`git fetch --deepen`, `--unshallow`) changes the versions without moving HEAD."""
+    if not store.repo.is_shallow:
+        return ""
+    git_dir = Path(store.repo.path)
+    try:
+        pointer = git_dir / "commondir"  # a linked worktree: the list is the main one's
+        common = (git_dir / pointer.read_text().strip()) if pointer.exists() else git_dir
+        return f"{zlib.crc32((common / 'shallow').read_bytes()):08x}"
+    except OSError:
+        return "shallow"
 
 
 def scan_work_tree(root: Path) -> dict[str, FileStat]:
