@@ -232,10 +232,15 @@ def test_cli_writes_and_work_tree_edits_show_on_the_very_next_query(tracker_repo
     assert_show(repo, "TRK-a1b2c3", "By hand")
     assert assert_matches_files(repo)["warnings"] == []
 
-    # a deleted file: gone at once, and after the deletion is committed
+    # a deleted file: gone at once; restored from HEAD, back as it was (clean, same version)
     beta_file.unlink()
     assert beta not in {row["id"] for row in assert_matches_files(repo)["items"]}
     assert cli("show", "TRK-a1b2c3")["missing_dependencies"] == [beta]
+    git(repo, "checkout", "--", rel(repo, beta_file))
+    assert assert_show(repo, beta, "Beta editeD")["dirty"] is False
+    # deleted again, and the deletion committed
+    beta_file.unlink()
+    assert beta not in {row["id"] for row in assert_matches_files(repo)["items"]}
     git(repo, "commit", "-qam", "drop beta")
     assert beta not in {row["id"] for row in assert_matches_files(repo)["items"]}
 

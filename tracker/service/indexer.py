@@ -270,6 +270,9 @@ def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -
             to_read[path] = stat  # same content, but its dirty flag changes
         elif stat.mtime_ns >= racy_since and _hash_file(workspace.root / path) != row["blob"]:
             to_read[path] = stat
+    for path in to_read:
+        if path not in head_blobs:  # new to the index, unchanged since `indexed` (a
+            head_blobs[path] = store.blob_id(path, tip)  # deletion undone, say): look it up
     gone = {path for path in known if path not in work_tree}
     return _Plan(
         tip, indexed, rebuild, known, committed, head_blobs, to_read, gone, scanned_at, shallow
