@@ -17,30 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import GIT_ENV, clone, tracker_executable
 from bench.registry import Context, Goal, benchmark, wait_for_quiet
 
 SET_GOALS = {10_000: Goal(0.025, "p95"), 100_000: Goal(0.050, "p95")}
 SET_REPEAT = 60
 CLI_CREATES = 1000
-ENV = {
-    "GIT_AUTHOR_NAME": "bench",
-    "GIT_AUTHOR_EMAIL": "bench@example.com",
-    "GIT_COMMITTER_NAME": "bench",
-    "GIT_COMMITTER_EMAIL": "bench@example.com",
-}
-
-
-def _clone(source: Path, target: Path, split_index: bool) -> Path:
-    """A writable copy: a local clone shares objects, so even 100k items copy in seconds.
-
-    Large trackers are set up as the README advises: git's split index, so that updating
-    one entry of a 100,000-entry index writes kilobytes, not 10 MB.
-    """
-    subprocess.run(["git", "clone", "-q", "--local", str(source), str(target)], check=True)
-    if split_index:
-        subprocess.run(["git", "config", "core.splitIndex", "true"], cwd=target, check=True)
-        subprocess.run(["git", "update-index", "--split-index"], cwd=target, check=True)
-    return target
+ENV = GIT_ENV
 
 
 def _item_ids(repo: Path, count: int) -> list[str]:
@@ -58,7 +41,7 @@ def run(ctx: Context) -> None:
     for size, fanout in layouts:
         source = ctx.repo(size, fanout=fanout)
         with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
-            repo = _clone(source, Path(scratch) / "repo", split_index=size >= 100_000)
+            repo = clone(source, Path(scratch) / "repo", split_index=size >= 100_000)
             layout = "fanout" if fanout else "flat"
             wait_for_quiet(ctx.settle)
             samples = _time_sets_in_child(repo, SET_REPEAT)
@@ -110,35 +93,8 @@ def _time_sets_in_child(repo: Path, repeat: int) -> list[float]:
     return samples
 
 
-def _tracker_executable() -> str:
-    """`tracker` as users install it: a regular (not editable) install of this checkout in a
-    venv of its own, so start-up is measured without the editable-install import hook."""
-    project = Path(__file__).resolve().parents[2]
-    venv = project / "bench" / "out" / "cli-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", str(project)], check=True)
-    else:  # the current code, the dependencies already there
-        subprocess.run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--force-reinstall",
-                "--no-deps",
-                str(project),
-            ],
-            check=True,
-        )
-    return str(venv / "bin" / "tracker")
-
-
 def _cli_creates(ctx: Context) -> None:
-    tracker = _tracker_executable()
+    tracker = tracker_executable()
     env = {**os.environ, **ENV, "TRACKER_ACTOR": "bench"}
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
         repo = Path(scratch)
