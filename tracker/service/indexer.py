@@ -301,19 +301,7 @@ def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) ->
     else:
         found = _moved_versions(workspace, indexed, tip)
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
-    batch.add(
-        {
-            "versions": [
-                {
-                    "file": path,
-                    "version": info.sha,
-                    "author": info.author,
-                    "changed_at": info.time.isoformat(),
-                }
-                for path, info in found.items()
-            ]
-        }
-    )
+    batch.add(_version_rows(found))
     report.versions_updated = len(found)
     index.apply(
         batch,
@@ -456,17 +444,20 @@ def _build_from_commit(workspace: Workspace, index: DuckIndex, commit: str) -> N
         )
         batch.add(rows)
     found = versions(store, commit, wanted=set(files))
-    batch.add(
-        {
-            "versions": [
-                {
-                    "file": path,
-                    "version": info.sha,
-                    "author": info.author,
-                    "changed_at": info.time.isoformat(),
-                }
-                for path, info in found.items()
-            ]
-        }
-    )
+    batch.add(_version_rows(found))
     index.apply(batch, {"commit": commit, "root": store.prefix})
+
+
+def _version_rows(found: dict[str, CommitInfo]) -> Rows:
+    """Rows of the versions table: each file's last-changing commit, its author and time."""
+    return {
+        "versions": [
+            {
+                "file": path,
+                "version": info.sha,
+                "author": info.author,
+                "changed_at": info.time.isoformat(),
+            }
+            for path, info in found.items()
+        ]
+    }
