@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from tracker.cli.common import workspace
 from tracker.cli.errors import handle_errors
-from tracker.cli.output import emit, format_option
+from tracker.cli.output import emit, format_option, is_terminal
 from tracker.service.index_admin import index_status, index_sync
 
 
@@ -36,24 +39,52 @@ def status(ctx: click.Context, fmt: str) -> None:
 
 
 @index.command("sync")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing, no progress bar.")
 @format_option()
 @click.pass_context
 @handle_errors
 def sync_cmd(ctx: click.Context, quiet: bool, fmt: str) -> None:
     """Bring the index up to date now (every query does this by itself)."""
-    data = index_sync(workspace(ctx))
+    with _progress_bar(quiet) as progress:
+        data = index_sync(workspace(ctx), progress=progress)
     if not quiet:
         emit(data, fmt, _pairs)
 
 
 @index.command("rebuild")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing, no progress bar.")
 @format_option()
 @click.pass_context
 @handle_errors
 def rebuild(ctx: click.Context, quiet: bool, fmt: str) -> None:
-    """Delete the index and build it again from the files."""
-    data = index_sync(workspace(ctx), rebuild=True)
+    """Build the index again from the files."""
+    with _progress_bar(quiet) as progress:
+        data = index_sync(workspace(ctx), rebuild=True, progress=progress)
     if not quiet:
         emit(data, fmt, _pairs)
+
+
+PROGRESS_FROM = 500  # files: below this the work is over before a bar is worth drawing
+
+
+@contextmanager
+def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar on stderr while files are read; none when quiet or not a terminal."""
+    if quiet or not is_terminal():
+        yield None
+        return
+    bars: list[Any] = []
+
+    def advance(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="reading files", file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        yield advance
+    finally:
+        if bars:
+            bars[0].__exit__(None, None, None)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tracker.index.duckdb_backend import DuckIndex, IndexUnavailable
 from tracker.index.schema import SCHEMA_VERSION
-from tracker.service.indexer import index_path, sync
+from tracker.service.indexer import Progress, index_path, sync
 from tracker.service.workspace import Workspace
 
 
@@ -44,7 +44,9 @@ def index_status(workspace: Workspace) -> dict[str, Any]:
         index.close()
 
 
-def index_sync(workspace: Workspace, rebuild: bool = False) -> dict[str, Any]:
+def index_sync(
+    workspace: Workspace, rebuild: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
     started = time.perf_counter()
     path = index_path(workspace)
     # A rebuild resets the file in place and deletes it only when it is unusable: a running
@@ -58,13 +60,13 @@ def index_sync(workspace: Workspace, rebuild: bool = False) -> dict[str, Any]:
         index = _replaced(path)
     try:
         try:
-            report = sync(workspace, index, force_rebuild=rebuild)
+            report = sync(workspace, index, force_rebuild=rebuild, progress=progress)
         except IndexUnavailable:
             if not rebuild:
                 raise
             index.close()
             index = _replaced(path)
-            report = sync(workspace, index, force_rebuild=True)
+            report = sync(workspace, index, force_rebuild=True, progress=progress)
         return {
             "path": str(path),
             "rebuilt": report.rebuilt,

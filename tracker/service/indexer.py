@@ -279,7 +279,15 @@ def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -
     )
 
 
-def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -> SyncReport:
+Progress = Callable[[int, int], None]  # (files read so far, files to read)
+
+
+def sync(
+    workspace: Workspace,
+    index: DuckIndex,
+    force_rebuild: bool = False,
+    progress: Progress | None = None,
+) -> SyncReport:
     """Bring the index up to date with HEAD and the work tree; see the module docstring."""
     store = workspace.store
     plan = _plan(workspace, index, force_rebuild)
@@ -289,7 +297,7 @@ def sync(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) ->
     tip, indexed, committed = plan.tip, plan.indexed, plan.committed
 
     batch = Batch(removed=set(plan.to_read) | plan.gone)
-    batch.add(_read_files(workspace, plan.to_read, plan.head_blobs))
+    batch.add(_read_files(workspace, plan.to_read, plan.head_blobs, progress))
     report.files_read, report.files_removed = len(plan.to_read), len(plan.gone)
 
     # Versions: from the new commits only when HEAD moved forward; after a reset, rebase or
@@ -362,16 +370,25 @@ def _known_files(index: DuckIndex) -> dict[str, dict[str, Any]]:
 
 
 def _read_files(
-    workspace: Workspace, stats: dict[str, FileStat], head_blobs: dict[str, str | None]
+    workspace: Workspace,
+    stats: dict[str, FileStat],
+    head_blobs: dict[str, str | None],
+    progress: Progress | None = None,
 ) -> Rows:
     jobs = [(path, str(workspace.root / path), workspace.display(path)) for path in sorted(stats)]
+    parsed: list[tuple[str, str, Rows]] = []
     if len(jobs) >= PARALLEL_PARSE:
         size = max(50, len(jobs) // 16)
         chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
         with ProcessPoolExecutor(max_workers=2) as pool:
-            parsed = [row for chunk in pool.map(_parse_chunk, chunks) for row in chunk]
+            for chunk in pool.map(_parse_chunk, chunks):
+                parsed.extend(chunk)
+                if progress is not None:
+                    progress(len(parsed), len(jobs))
     else:
         parsed = _parse_chunk(jobs)
+        if progress is not None:
+            progress(len(parsed), len(jobs))
     rows: Rows = {}
     for path, blob, file_rows in parsed:
         stat = stats[path]
