@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import watchdog  # noqa: F401  (installed with `.[all,test]`: missing is a failure, not a skip)
 
 from tests.conftest import GIT_IDENTITY, git, run
 from tracker.cli.rendezvous import find_git_dir, socket_path
-
-pytest.importorskip("watchdog")
 
 START_SECONDS = 20.0
 
