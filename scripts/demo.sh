@@ -6,8 +6,12 @@ project=$(pwd)
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[all,test]'
+echo "installing tracker into .venv ..."
+if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+       .venv/bin/python -m pip install -q -e '.[all,test]'; } > .venv/install.log 2>&1; then
+  cat .venv/install.log
+  exit 1
+fi
 
 demo=${TRACKER_DEMO_DIR:-"$project/demo-repo"}
 rm -rf "$demo"
