@@ -2,8 +2,8 @@
 
 A hypothesis state machine drives a real git repository through random sequences of
 operations: create an item, edit a field in the work tree, commit, branch, checkout,
-merge, `reset --hard HEAD~1`, delete a file, restore a file from HEAD, write an invalid
-value. After every step the indexed answers of `list`, `ready`, `tree` and `show`
+merge, rebase, `reset --hard HEAD~1`, delete a file, restore a file from HEAD, write an
+invalid value. After every step the indexed answers of `list`, `ready`, `tree` and `show`
 (called in-process, each one syncing the persistent index first) must equal what a
 brute force computes from the YAML files in the work tree and from git.
 
@@ -426,6 +426,17 @@ class IndexAgainstFiles(RuleBasedStateMachine):
         if not try_git(self.repo, "merge", "--no-edit", "-q", name):
             if try_git(self.repo, "rev-parse", "-q", "--verify", "MERGE_HEAD"):
                 git(self.repo, "merge", "--abort")
+            assert self.work_tree_clean()
+
+    @precondition(lambda self: len(self.branches()) > 1)
+    @rule(data=st.data())
+    def rebase(self, data: st.DataObject) -> None:
+        """Replay the current branch onto another: equal files, new commits."""
+        name = data.draw(st.sampled_from(self.other_branches()), label="branch")
+        if not self.work_tree_clean():
+            self.commit_all(f"before rebase onto {name}")
+        if not try_git(self.repo, "rebase", "-q", name):
+            git(self.repo, "rebase", "--abort")
             assert self.work_tree_clean()
 
     @precondition(lambda self: try_git(self.repo, "rev-parse", "-q", "--verify", "HEAD~1"))
