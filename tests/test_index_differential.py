@@ -43,7 +43,9 @@ from tracker.model.parse import parse_bytes
 from tracker.model.yaml_write import dump_record
 from tracker.query.spec import ItemQuery
 from tracker.service import reads
+from tracker.service.indexer import warm_index
 from tracker.service.init import init_tracker
+from tracker.service.live import LiveIndex
 from tracker.service.workspace import Workspace
 
 ITEMS = ".tracker/items"  # the default (flat) layout: items/<id>.yaml
@@ -550,6 +552,39 @@ def test_index_answers_equal_brute_force() -> None:
         IndexAgainstFiles,
         settings=settings(
             max_examples=20,
+            stateful_step_count=15,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+class LiveIndexAgainstFiles(IndexAgainstFiles):
+    """The same, with the index kept open by this process (as `tracker watch`, `serve` and
+    the MCP server do): every query goes through the LiveIndex, which learns what changed
+    from the kernel's change feed and syncs only those files, updating the derived tables
+    for the touched items only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = LiveIndex.start(self.workspace)
+
+    def teardown(self) -> None:
+        self.live.close()
+        super().teardown()
+
+    @invariant()
+    def answers_come_from_the_live_index(self) -> None:
+        assert warm_index(Workspace.open(self.repo)) is self.live
+        self.live.refresh()
+        assert self.live.refresh() is None  # a sync leaves nothing behind to sync again
+
+
+def test_live_index_answers_equal_brute_force() -> None:
+    run_state_machine_as_test(
+        LiveIndexAgainstFiles,
+        settings=settings(
+            max_examples=15,
             stateful_step_count=15,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow],

@@ -41,12 +41,21 @@ def serve(idle_timeout: float) -> None:
         if path is None:
             click.echo(ALREADY_RUNNING, err=True)
             return
-        with stop_on_signals(), contextlib.suppress(Stop, KeyboardInterrupt):
-            serve_forever(
-                path,
-                git_dir,
-                idle_timeout,
-                on_listening=lambda: click.echo(
-                    f"tracker server for {git_dir} on {path}", err=True
-                ),
-            )
+        from tracker.service.indexer import warm_indexes, warm_on_demand
+        from tracker.service.live import LiveIndex
+
+        warm_on_demand(LiveIndex.start)  # each tracker root queried keeps its index open
+        try:
+            with stop_on_signals(), contextlib.suppress(Stop, KeyboardInterrupt):
+                serve_forever(
+                    path,
+                    git_dir,
+                    idle_timeout,
+                    on_listening=lambda: click.echo(
+                        f"tracker server for {git_dir} on {path}", err=True
+                    ),
+                )
+        finally:
+            warm_on_demand(None)
+            for warm in warm_indexes():
+                warm.close()

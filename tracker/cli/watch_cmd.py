@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -72,15 +71,14 @@ def watch(ctx: click.Context, idle_timeout: float | None, quiet: bool) -> None:
             click.echo(ALREADY_RUNNING, err=True)
             return
         with stop_on_signals():
-            lock = threading.Lock()
-            watcher = Watcher(workspace(ctx), on_sync, lock)
+            watcher = Watcher(workspace(ctx), on_sync)
             try:
                 watcher.start()
                 serve_forever(
                     path,
                     git_dir,
                     idle_timeout,
-                    guard=lock,
+                    guard=watcher.lock,
                     last_activity=lambda: watcher.last_sync,
                     on_listening=lambda: note(
                         "watching "

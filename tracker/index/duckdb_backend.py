@@ -21,12 +21,17 @@ from typing import Any
 import duckdb
 
 from tracker.errors import TrackerError
-from tracker.index.rows import Rows
-from tracker.index.schema import DERIVED, SCHEMA_VERSION, TABLES, create_statements
+from tracker.index import derived
+from tracker.index.rows import Rows, encode_row
+from tracker.index.schema import SCHEMA_VERSION, TABLES, TABLES_BY_FOLDER, create_statements
 
 LOCK_WAIT_SECONDS = 3.0
 # Tables whose rows come from a file's content; versions come from history instead.
 RECORD_TABLES = tuple(name for name in TABLES if name != "versions")
+# Files (or rows): up to this many, statements with bound values beat a scratch table, and
+# the derived tables are refreshed for the touched items only.
+SMALL_BATCH = 64
+ITEM_FOLDERS = ("items", "archive")
 
 
 class QueryRefused(TrackerError):
@@ -53,13 +58,27 @@ class Batch:
     removed: set[str] = field(default_factory=set)  # files whose rows are deleted first
     rows: Rows = field(default_factory=dict)
     versions_removed: set[str] = field(default_factory=set)  # files whose version is redone
+    # rows already encoded as JSON lines (by parse workers), loaded like `rows`
+    encoded: dict[str, list[str]] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)  # the `files` rows that come
+    fresh: bool = False  # the index was just emptied: nothing to delete, derive in full
 
     def add(self, rows: Rows) -> None:
         for table, table_rows in rows.items():
             self.rows.setdefault(table, []).extend(table_rows)
+        self.files.extend(rows.get("files", ()))
+
+    def add_encoded(self, encoded: dict[str, list[str]], files: list[dict[str, Any]]) -> None:
+        for table, lines in encoded.items():
+            self.encoded.setdefault(table, []).extend(lines)
+        self.files.extend(files)
 
     def __bool__(self) -> bool:
-        return bool(self.removed or self.versions_removed) or any(self.rows.values())
+        return (
+            bool(self.removed or self.versions_removed)
+            or any(self.rows.values())
+            or any(self.encoded.values())
+        )
 
 
 class DuckIndex:
@@ -146,10 +165,15 @@ class DuckIndex:
             return dict(self.connection.execute("SELECT key, value FROM meta").fetchall())
 
     def set_meta(self, values: dict[str, str | None]) -> None:
-        for key, value in values.items():
-            self.connection.execute("DELETE FROM meta WHERE key = ?", [key])
-            if value is not None:
-                self.connection.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+        kept = [(key, value) for key, value in values.items() if value is not None]
+        dropped = [key for key, value in values.items() if value is None]
+        if kept:
+            marks = ", ".join("(?, ?)" for _ in kept)
+            params = [part for pair in kept for part in pair]
+            self.connection.execute(f"INSERT OR REPLACE INTO meta VALUES {marks}", params)
+        if dropped:
+            marks = ", ".join("?" for _ in dropped)
+            self.connection.execute(f"DELETE FROM meta WHERE key IN ({marks})", dropped)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -162,16 +186,26 @@ class DuckIndex:
         connection = self.connection
         connection.execute("BEGIN TRANSACTION")
         try:
-            if batch.removed:
-                self._delete_files(batch.removed, RECORD_TABLES)
-            if batch.versions_removed:
+            item_files = sorted(f for f in batch.removed if _folder(f) in ITEM_FOLDERS)
+            small = len(batch.removed) <= SMALL_BATCH and not batch.fresh
+            before = derived.item_state(self._run, item_files) if small else None
+            if batch.removed and not batch.fresh:
+                self._delete_files(batch.removed, _tables_of(batch.removed))
+            if batch.versions_removed and not batch.fresh:
                 self._delete_files(batch.versions_removed, ("versions",))
             with tempfile.TemporaryDirectory(prefix="tracker-index-") as scratch:
                 for table, rows in batch.rows.items():
                     if rows:
                         self._load(table, rows, Path(scratch))
-            if batch:
-                self._refresh_derived()
+                for table, lines in batch.encoded.items():
+                    if lines:
+                        self._load_lines(table, lines, Path(scratch))
+            if before is not None:
+                after = derived.new_state(batch.rows.get("items", []))
+                if after is None or not derived.refresh_some(self._run, before, after):
+                    derived.refresh_all(self._run)
+            elif batch:
+                derived.refresh_all(self._run)
             self.set_meta(meta)
             connection.execute("COMMIT")
         except BaseException:
@@ -179,8 +213,16 @@ class DuckIndex:
                 connection.execute("ROLLBACK")
             raise
 
+    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self.connection.execute(sql, list(params)).fetchall()
+
     def _delete_files(self, files: Iterable[str], tables: Iterable[str]) -> None:
         values = sorted(files)
+        if len(values) <= SMALL_BATCH:
+            marks = ", ".join("?" for _ in values)
+            for table in tables:
+                self.connection.execute(f"DELETE FROM {table} WHERE file IN ({marks})", values)
+            return
         self.connection.execute("CREATE OR REPLACE TEMP TABLE gone (file VARCHAR)")
         self._load("gone", [{"file": f} for f in values], None, columns=(("file", "VARCHAR"),))
         for table in tables:
@@ -194,14 +236,37 @@ class DuckIndex:
         columns: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         columns = columns or TABLES[table]
+        names = ", ".join(c for c, _ in columns)
+        if len(rows) <= SMALL_BATCH:
+            # a few rows: bound parameters beat writing and reading a scratch file
+            marks = "(" + ", ".join("?" for _ in columns) + ")"
+            values = [_bound(row.get(c), t) for row in rows for c, t in columns]
+            self.connection.execute(
+                f"INSERT INTO {table} ({names}) VALUES " + ", ".join(marks for _ in rows), values
+            )
+            return
+        if table in TABLES:
+            lines = [encode_row(table, row) for row in rows]
+        else:
+            lines = [json.dumps({c: row.get(c) for c, _ in columns}) for row in rows]
+        self._load_lines(table, lines, scratch, columns)
+
+    def _load_lines(
+        self,
+        table: str,
+        lines: Sequence[str],
+        scratch: Path | None,
+        columns: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
+        """Rows encoded as JSON lines, loaded set-based through a scratch file."""
+        columns = columns or TABLES[table]
+        names = ", ".join(c for c, _ in columns)
         fd, name = tempfile.mkstemp(suffix=".jsonl", dir=scratch)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                for row in rows:
-                    handle.write(json.dumps({c: row.get(c) for c, _ in columns}))
-                    handle.write("\n")
+                handle.write("\n".join(lines))
+                handle.write("\n")
             spec = ", ".join(f"'{c}': '{t}'" for c, t in columns)
-            names = ", ".join(c for c, _ in columns)
             self.connection.execute(
                 f"INSERT INTO {table} ({names}) SELECT {names} FROM read_json(?, "
                 f"columns = {{{spec}}}, format = 'newline_delimited')",
@@ -209,36 +274,6 @@ class DuckIndex:
             )
         finally:
             os.unlink(name)
-
-    def _refresh_derived(self) -> None:
-        connection = self.connection
-        for table in DERIVED:
-            connection.execute(f"DELETE FROM {table}")
-        # Materialised paths: root ids first; items in a parent cycle get none.
-        connection.execute(
-            """
-            INSERT INTO hierarchy
-            WITH RECURSIVE walk(id, path, depth) AS (
-                SELECT id, id, 0 FROM items
-                WHERE parent IS NULL OR parent NOT IN (SELECT id FROM items)
-                UNION ALL
-                SELECT i.id, walk.path || '/' || i.id, walk.depth + 1
-                FROM items i JOIN walk ON i.parent = walk.id
-                WHERE walk.depth < 64
-            )
-            SELECT id, min(path), min(depth) FROM walk GROUP BY id
-            """
-        )
-        # What blocks what: a dependency is open until its target is completed (or deleted);
-        # a dependency on an item that does not exist stays open.
-        connection.execute(
-            """
-            INSERT INTO open_deps
-            SELECT d.item, count(*) FROM deps d LEFT JOIN items t ON t.id = d.depends_on
-            WHERE t.id IS NULL OR (t.status <> 'completed' AND t.deleted_at IS NULL)
-            GROUP BY d.item
-            """
-        )
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -294,3 +329,23 @@ def _is_lock_error(exc: BaseException) -> bool:
     """DuckDB's own wording for a file another process holds (the path may say "lock" too)."""
     text = str(exc)
     return "Could not set lock on file" in text or "Conflicting lock is held" in text
+
+
+def _folder(file: str) -> str:
+    return file.split("/", 1)[0]
+
+
+def _tables_of(files: Iterable[str]) -> tuple[str, ...]:
+    """The tables that can hold rows of these files (a file of an unknown folder has only
+    problems, but every table is cleared for it, to be sure)."""
+    wanted: set[str] = set()
+    for file in files:
+        wanted.update(TABLES_BY_FOLDER.get(_folder(file), RECORD_TABLES))
+    return tuple(name for name in RECORD_TABLES if name in wanted)
+
+
+def _bound(value: Any, sql_type: str) -> Any:
+    """A row value as a bound parameter: JSON columns take their text."""
+    if sql_type == "JSON" and value is not None:
+        return json.dumps(value)
+    return value

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from tracker.index.schema import TABLES
+
 Rows = dict[str, list[dict[str, Any]]]
+# per table: its column names, for encoding rows in column order
+_COLUMNS = {table: tuple(name for name, _ in columns) for table, columns in TABLES.items()}
+
+
+def encode_row(table: str, row: dict[str, Any]) -> str:
+    """One row as a line of JSON for DuckDB's bulk load (`read_json`)."""
+    return json.dumps({column: row.get(column) for column in _COLUMNS[table]})
 
 
 def record_rows(file: str, folder: str, data: dict[str, Any]) -> Rows:

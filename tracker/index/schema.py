@@ -106,6 +106,17 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "config": (("file", "VARCHAR"), ("settings", "JSON")),
 }
 
+# The tables a file's rows can land in, by the file's top folder (tracker.yaml: config).
+_ALWAYS = ("files", "problems")
+TABLES_BY_FOLDER: dict[str, tuple[str, ...]] = {
+    "items": (*_ALWAYS, "items", "deps"),
+    "archive": (*_ALWAYS, "items", "deps"),
+    "vendors": (*_ALWAYS, "vendors"),
+    "deployments": (*_ALWAYS, "deployments", "deployment_vendors", "deployment_items"),
+    "enhancements": (*_ALWAYS, "enhancements", "enhancement_deps"),
+    "tracker.yaml": (*_ALWAYS, "config"),
+}
+
 # Derived from the row tables after every change: hierarchy and what blocks what.
 DERIVED = {
     "hierarchy": (("id", "VARCHAR"), ("path", "VARCHAR"), ("depth", "INTEGER")),

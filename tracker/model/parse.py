@@ -10,12 +10,24 @@ from pydantic import BaseModel, ValidationError
 from tracker.errors import Problem
 from tracker.model.kinds import Kind
 from tracker.model.work_item import ListItemError
+from tracker.model.yaml_fast import load_fast
 from tracker.model.yaml_read import LoadedYaml, YamlProblem, load_yaml_bytes
 
 _TAGS = {"project", "session", "task", "research"}
 
 
 def parse_bytes(raw: bytes, path: str, kind: Kind) -> tuple[BaseModel | None, list[Problem]]:
+    """A record and its problems; a clean file takes the fast path, anything else the slow one."""
+    data = load_fast(raw)
+    if data is not None:
+        record = _clean_record(data, path, kind)
+        if record is not None:
+            return record, []
+    return parse_bytes_slow(raw, path, kind)
+
+
+def parse_bytes_slow(raw: bytes, path: str, kind: Kind) -> tuple[BaseModel | None, list[Problem]]:
+    """The reference path: every problem with its line (also what the fast path must match)."""
     try:
         loaded = load_yaml_bytes(raw, path)
     except YamlProblem as exc:
@@ -30,6 +42,17 @@ def parse_loaded(loaded: LoadedYaml, kind: Kind) -> tuple[BaseModel | None, list
         return None, _problems_from(exc, loaded)
     problems = _file_name_problems(record, loaded, kind)
     return record, problems
+
+
+def _clean_record(data: dict[str, Any], path: str, kind: Kind) -> BaseModel | None:
+    """The record if `data` is valid with no problem at all; otherwise None (lines unknown)."""
+    try:
+        record: BaseModel = kind.adapter.validate_python(data)
+    except ValidationError:
+        return None
+    if _file_name_problems(record, LoadedYaml(path, data), kind):
+        return None
+    return record
 
 
 def _file_name_problems(record: BaseModel, loaded: LoadedYaml, kind: Kind) -> list[Problem]:

@@ -8,7 +8,8 @@ from typing import Any
 
 from tracker.index.duckdb_backend import DuckIndex, IndexUnavailable
 from tracker.index.schema import SCHEMA_VERSION
-from tracker.service.indexer import Progress, index_path, sync
+from tracker.service.indexer import index_path, sync, warm_index
+from tracker.service.reading import Progress
 from tracker.service.workspace import Workspace
 
 
@@ -49,6 +50,18 @@ def index_sync(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     path = index_path(workspace)
+    warm = warm_index(workspace)
+    if warm is not None:  # this process owns the index (a `tracker watch` runs the command)
+        report = warm.refresh(full=True, rebuild=rebuild, progress=progress)
+        return {
+            "path": str(path),
+            "rebuilt": bool(report and report.rebuilt),
+            "files_read": report.files_read if report else 0,
+            "files_removed": report.files_removed if report else 0,
+            "versions_updated": report.versions_updated if report else 0,
+            "seconds": round(time.perf_counter() - started, 3),
+            "commit": workspace.store.tip().commit,
+        }
     # A rebuild resets the file in place and deletes it only when it is unusable: a running
     # `tracker watch` runs this command and holds the file open, and a deleted file would
     # live on only inside that process.

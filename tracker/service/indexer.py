@@ -16,26 +16,23 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pygit2
 
 from tracker.index.duckdb_backend import (
-    Batch,
     DuckIndex,
     IndexBroken,
     IndexLocked,
     IndexUnavailable,
 )
-from tracker.index.rows import Rows, record_rows
+from tracker.index.rows import Rows
 from tracker.index.schema import SCHEMA_VERSION
-from tracker.model.kinds import kind_for_path, record_as_data
-from tracker.model.parse import parse_bytes
+from tracker.service.reading import Progress, blob_rows, read_files
 from tracker.service.workspace import Workspace
 from tracker.store.changes import (
     BlobChange,
@@ -45,12 +42,13 @@ from tracker.store.changes import (
     first_parent_meeting,
     scan_work_tree,
     shallow_marker,
+    stat_files,
     tree_files,
     versions,
 )
 from tracker.store.git_repo import CommitInfo
+from tracker.store.tree import is_record_path
 
-PARALLEL_PARSE = 400  # files; below this a process pool costs more than it saves
 # File-system clocks tick coarsely (a few ms): a file whose mtime is this close to the last
 # scan may have been written again within the same tick, unseen by its stat data.
 RACY_NS = 100_000_000
@@ -65,9 +63,86 @@ class Answer:
     data_source: str  # index | rebuilt | files | git
     warnings: list[str] = field(default_factory=list)
     commit: str | None = None
+    # A process that keeps the index warm keeps what it computed from it here until the
+    # index next changes; elsewhere None (nothing outlives one answer).
+    cache: dict[Any, Any] | None = None
 
     def envelope(self, data: dict[str, Any]) -> dict[str, Any]:
         return {**data, "data_source": self.data_source, "warnings": self.warnings}
+
+    def memo(self, key: Any, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered while the index stays as it is (callers must not change
+        what it returns)."""
+        if self.cache is None:
+            return compute()
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]  # type: ignore[no-any-return]
+
+
+@dataclass
+class IndexState:
+    """What a process that keeps the index open knows of it without asking DuckDB: its
+    bookkeeping (meta) and its `files` rows. Only that process writes the file (DuckDB
+    lets one process hold it), so this stays true between its syncs."""
+
+    meta: dict[str, str] = field(default_factory=dict)
+    known: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, index: DuckIndex) -> IndexState:
+        return cls(index.meta(), _known_files(index))
+
+
+class WarmIndex(Protocol):
+    """An index a process keeps open and fresh (see tracker.service.live)."""
+
+    def answering(self) -> AbstractContextManager[Answer | None]: ...
+
+    def broken(self, exc: IndexBroken) -> None: ...
+
+    def refresh(
+        self, full: bool = False, rebuild: bool = False, progress: Progress | None = None
+    ) -> SyncReport | None: ...
+
+    def close(self) -> None: ...
+
+
+# tracker root -> the warm index this process keeps for it
+_warm: dict[Path, WarmIndex] = {}
+
+
+# set by long-running processes (serve, mcp): opens a warm index for a root on first use
+_warm_factory: Callable[[Workspace], WarmIndex] | None = None
+
+
+def warm_on_demand(factory: Callable[[Workspace], WarmIndex] | None) -> None:
+    """From now on, keep a warm index for every tracker root this process queries (the
+    factory opens and registers one); None: no more (the open ones stay until closed)."""
+    global _warm_factory
+    _warm_factory = factory
+
+
+def warm_index(workspace: Workspace) -> WarmIndex | None:
+    """The warm index this process keeps for the workspace's root, if any (opened now when
+    the process keeps them on demand and the file is free)."""
+    warm = _warm.get(workspace.root)
+    if warm is None and _warm_factory is not None:
+        with suppress(IndexUnavailable):  # owned by another process: answer as one-shot
+            warm = _warm_factory(workspace)
+    return warm
+
+
+def warm_indexes() -> list[WarmIndex]:
+    return list(_warm.values())
+
+
+def keep_warm(root: Path, warm: WarmIndex | None) -> None:
+    """Route this process's queries on `root` through `warm` (None: stop)."""
+    if warm is None:
+        _warm.pop(root, None)
+    else:
+        _warm[root] = warm
 
 
 @dataclass
@@ -117,6 +192,16 @@ def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T
     if at is not None:
         with fresh_index(workspace, at) as answer:
             return compute(answer)
+    warm = warm_index(workspace)
+    for _attempt in range(2 if warm is not None else 0):
+        assert warm is not None
+        with warm.answering() as live:
+            if live is None:
+                break
+            try:
+                return compute(live)
+            except IndexBroken as exc:
+                warm.broken(exc)  # dropped: the next answering() rebuilds it
     try:
         with fresh_index(workspace) as answer:
             return compute(answer)
@@ -147,7 +232,7 @@ def _open_synced(
     path = index_path(workspace)
     notes = list(warnings or [])
     if discard:
-        _discard(path)
+        discard_index(path)
     for attempt in range(2):
         existed = path.exists()
         try:
@@ -161,7 +246,7 @@ def _open_synced(
         except IndexUnavailable as exc:
             if attempt:
                 return _from_files(workspace, [*notes, f"{exc.message}; answered from the files"])
-            _discard(path)
+            discard_index(path)
             notes.append(f"{exc.message}; rebuilt it")
             continue
         try:
@@ -170,7 +255,7 @@ def _open_synced(
             index.close()
             if attempt:
                 return _from_files(workspace, [*notes, f"{exc.message}; answered from the files"])
-            _discard(path)
+            discard_index(path)
             notes.append(f"{exc.message}; rebuilt it")
             continue
         rebuilt = report.rebuilt or not existed or bool(notes)
@@ -210,7 +295,7 @@ def _from_files(workspace: Workspace, warnings: list[str]) -> Answer:
     return Answer(index, "files", warnings, report.commit)
 
 
-def _discard(path: Path) -> None:
+def discard_index(path: Path) -> None:
     for stale in (path, Path(f"{path}.wal")):
         with suppress(OSError):
             stale.unlink(missing_ok=True)
@@ -236,20 +321,29 @@ class _Plan:
         return not (self.rebuild or self.indexed != self.tip or self.to_read or self.gone)
 
 
-def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -> _Plan:
+def _plan(
+    workspace: Workspace,
+    index: DuckIndex,
+    force_rebuild: bool = False,
+    state: IndexState | None = None,
+    candidates: set[str] | None = None,
+) -> _Plan:
+    """`candidates`: the only work-tree files that may have changed since the last sync
+    (from a change feed); None to scan the whole work tree."""
     store = workspace.store
-    meta = index.meta()
+    meta = state.meta if state is not None else index.meta()
     tip = store.tip().commit
     indexed = meta.get("commit") or None
     rebuild = force_rebuild or meta.get("root") != store.prefix or "commit" not in meta
-    if indexed is not None and not _exists(workspace, indexed):
+    if indexed is not None and indexed != tip and not _exists(workspace, indexed):
         rebuild = True  # its commit is gone (gc after a rebase): start over
     shallow = shallow_marker(store)
     if meta.get("shallow", "") != shallow:
         rebuild = True  # history was deepened: versions may be older commits now
-    known = {} if rebuild else _known_files(index)
     if rebuild:
-        indexed = None
+        indexed, known, candidates = None, {}, None
+    else:
+        known = state.known if state is not None else _known_files(index)
 
     committed: list[BlobChange] = diff_commits(store, indexed, tip) if indexed != tip else []
     head_blobs = {row["file"]: row["head_blob"] for row in known.values()}
@@ -257,10 +351,18 @@ def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -
         head_blobs[change.path] = change.new
 
     # A file written again within the clock tick of the last scan keeps its size and
-    # mtime: like git's "racily clean" entries, such files are hashed, not trusted.
+    # mtime: like git's "racily clean" entries, such files are hashed, not trusted. So is
+    # every file the change feed names: its events may come from such a write.
     racy_since = int(meta.get("scanned_at") or 0) - RACY_NS
     scanned_at = time.time_ns()
-    work_tree = scan_work_tree(workspace.root)
+    if candidates is None:
+        work_tree = scan_work_tree(workspace.root)
+        looked_at: Iterable[str] = work_tree
+        suspect: set[str] = set()
+    else:
+        looked_at = {p for p in candidates if is_record_path(p)} | {c.path for c in committed}
+        work_tree = stat_files(workspace.root, looked_at)
+        suspect = candidates
     to_read: dict[str, FileStat] = {}
     for path, stat in work_tree.items():
         row = known.get(path)
@@ -268,18 +370,19 @@ def _plan(workspace: Workspace, index: DuckIndex, force_rebuild: bool = False) -
             to_read[path] = stat
         elif row["head_blob"] != head_blobs.get(path):
             to_read[path] = stat  # same content, but its dirty flag changes
-        elif stat.mtime_ns >= racy_since and _hash_file(workspace.root / path) != row["blob"]:
+        elif (path in suspect or stat.mtime_ns >= racy_since) and _hash_file(
+            workspace.root / path
+        ) != row["blob"]:
             to_read[path] = stat
     for path in to_read:
         if path not in head_blobs:  # new to the index, unchanged since `indexed` (a
             head_blobs[path] = store.blob_id(path, tip)  # deletion undone, say): look it up
-    gone = {path for path in known if path not in work_tree}
+    gone = {path for path in looked_at if path in known and path not in work_tree}
+    if candidates is None:
+        gone = {path for path in known if path not in work_tree}
     return _Plan(
         tip, indexed, rebuild, known, committed, head_blobs, to_read, gone, scanned_at, shallow
     )
-
-
-Progress = Callable[[int, int], None]  # (files read so far, files to read)
 
 
 def sync(
@@ -287,17 +390,26 @@ def sync(
     index: DuckIndex,
     force_rebuild: bool = False,
     progress: Progress | None = None,
+    state: IndexState | None = None,
+    candidates: set[str] | None = None,
 ) -> SyncReport:
-    """Bring the index up to date with HEAD and the work tree; see the module docstring."""
+    """Bring the index up to date with HEAD and the work tree; see the module docstring.
+    With `state` (a process that keeps the index open), its bookkeeping comes from there
+    and is kept up to date; with `candidates`, only those work-tree files are looked at."""
     store = workspace.store
-    plan = _plan(workspace, index, force_rebuild)
+    plan = _plan(workspace, index, force_rebuild, state, candidates)
     report = SyncReport(commit=plan.tip, rebuilt=plan.rebuild)
+    if plan.fresh:
+        return report  # another process synced it meanwhile, or nothing changed
     if plan.rebuild:
         index.reset()
     tip, indexed, committed = plan.tip, plan.indexed, plan.committed
 
-    batch = Batch(removed=set(plan.to_read) | plan.gone)
-    batch.add(_read_files(workspace, plan.to_read, plan.head_blobs, progress))
+    batch = read_files(
+        workspace.root, _shown_base(workspace), plan.to_read, plan.head_blobs, progress
+    )
+    batch.removed = set(plan.to_read) | plan.gone
+    batch.fresh = plan.rebuild
     report.files_read, report.files_removed = len(plan.to_read), len(plan.gone)
 
     # Versions: from the new commits only when HEAD moved forward; after a reset, rebase or
@@ -311,16 +423,22 @@ def sync(
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
     batch.add(_version_rows(found))
     report.versions_updated = len(found)
-    index.apply(
-        batch,
-        {
-            "commit": tip or "",
-            "root": store.prefix,
-            "schema_version": str(SCHEMA_VERSION),
-            "scanned_at": str(plan.scanned_at),
-            "shallow": plan.shallow,
-        },
-    )
+    meta = {
+        "commit": tip or "",
+        "root": store.prefix,
+        "schema_version": str(SCHEMA_VERSION),
+        "scanned_at": str(plan.scanned_at),
+        "shallow": plan.shallow,
+    }
+    index.apply(batch, dict(meta))
+    if state is not None:
+        if plan.rebuild:
+            state.known.clear()
+        for path in batch.removed:
+            state.known.pop(path, None)
+        for row in batch.files:
+            state.known[str(row["file"])] = row
+        state.meta.update(meta)
     return report
 
 
@@ -347,6 +465,12 @@ def _moved_versions(workspace: Workspace, indexed: str, tip: str | None) -> dict
     return found
 
 
+def _shown_base(workspace: Workspace) -> str:
+    """What comes before a root-relative path as messages show it (see Workspace.display)."""
+    base = workspace.display("")
+    return "" if base in ("", ".") else base.rstrip("/") + "/"
+
+
 def _hash_file(path: Path) -> str | None:
     try:
         return str(pygit2.hash(path.read_bytes()))
@@ -369,97 +493,15 @@ def _known_files(index: DuckIndex) -> dict[str, dict[str, Any]]:
     }
 
 
-def _read_files(
-    workspace: Workspace,
-    stats: dict[str, FileStat],
-    head_blobs: dict[str, str | None],
-    progress: Progress | None = None,
-) -> Rows:
-    jobs = [(path, str(workspace.root / path), workspace.display(path)) for path in sorted(stats)]
-    parsed: list[tuple[str, str, Rows]] = []
-    if len(jobs) >= PARALLEL_PARSE:
-        size = max(50, len(jobs) // 16)
-        chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-        with ProcessPoolExecutor(max_workers=2) as pool:
-            for chunk in pool.map(_parse_chunk, chunks):
-                parsed.extend(chunk)
-                if progress is not None:
-                    progress(len(parsed), len(jobs))
-    else:
-        parsed = _parse_chunk(jobs)
-        if progress is not None:
-            progress(len(parsed), len(jobs))
-    rows: Rows = {}
-    for path, blob, file_rows in parsed:
-        stat = stats[path]
-        file_rows.setdefault("files", []).append(
-            {
-                "file": path,
-                "kind": path.split("/")[0],
-                "key": path.rsplit("/", 1)[-1][:-5],
-                "blob": blob,
-                "head_blob": head_blobs.get(path),
-                "mtime_ns": stat.mtime_ns,
-                "size": stat.size,
-                "valid": not file_rows.get("problems"),
-            }
-        )
-        for table, table_rows in file_rows.items():
-            rows.setdefault(table, []).extend(table_rows)
-    return rows
-
-
-def _parse_chunk(jobs: list[tuple[str, str, str]]) -> list[tuple[str, str, Rows]]:
-    out = []
-    for path, absolute, shown in jobs:
-        try:
-            with open(absolute, "rb") as handle:
-                raw = handle.read()
-        except OSError:
-            raw = b""
-        out.append((path, str(pygit2.hash(raw)), parse_file(path, shown, raw)))
-    return out
-
-
-def parse_file(path: str, shown: str, raw: bytes) -> Rows:
-    """Rows for one file's content: its records when valid, its problems when not."""
-    kind = kind_for_path(path)
-    if kind is None:
-        return {
-            "problems": [{"file": path, "line": 0, "field": "", "message": "not a tracker file"}]
-        }
-    record, problems = parse_bytes(raw, shown, kind)
-    if record is None or problems:
-        return {
-            "problems": [
-                {"file": path, "line": p.line, "field": p.field, "message": p.message}
-                for p in problems
-            ]
-        }
-    return record_rows(path, kind.folder, record_as_data(record))
-
-
 def _build_from_commit(workspace: Workspace, index: DuckIndex, commit: str) -> None:
     """An index of a past commit, read from git alone (for --at)."""
     store = workspace.store
     index.reset()
     files = tree_files(store, commit)
-    batch = Batch()
-    for path, blob in sorted(files.items()):
-        rows = parse_file(path, f"{commit[:12]}:{path}", store.read_blob(blob))
-        rows.setdefault("files", []).append(
-            {
-                "file": path,
-                "kind": path.split("/")[0],
-                "key": path.rsplit("/", 1)[-1][:-5],
-                "blob": blob,
-                "head_blob": blob,
-                "mtime_ns": 0,
-                "size": 0,
-                "valid": not rows.get("problems"),
-            }
-        )
-        batch.add(rows)
+    batch = blob_rows(
+        commit, ((path, blob, store.read_blob(blob)) for path, blob in sorted(files.items()))
+    )
+    batch.fresh = True
     found = versions(store, commit, wanted=set(files))
     batch.add(_version_rows(found))
     index.apply(batch, {"commit": commit, "root": store.prefix})

@@ -18,15 +18,18 @@ from tracker.service.workspace import Workspace
 MAX_TREE = 100_000
 
 
+TIMES = (datetime, date)
+JSON_COLUMNS = frozenset(("metadata", "test_summary"))
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-ready: times as ISO strings, JSON columns parsed, the derived path dropped."""
-    out: dict[str, Any] = {}
+    """JSON-ready: times as ISO strings, JSON columns parsed."""
+    out = dict(row)
     for key, value in row.items():
-        if isinstance(value, (datetime, date)):
-            value = value.isoformat()
-        elif key in ("metadata", "test_summary") and isinstance(value, str):
-            value = json.loads(value)
-        out[key] = value
+        if isinstance(value, TIMES):
+            out[key] = value.isoformat()
+        elif key in JSON_COLUMNS and isinstance(value, str):
+            out[key] = json.loads(value)
     return out
 
 
@@ -50,14 +53,19 @@ def _resolve_item(index: DuckIndex, text: str) -> str:
 
 def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        resolved = query
+        index = answer.index
+        resolved, under_path = query, None
         if query.under or query.parent:
             resolved = replace(
                 query,
-                under=_resolve_item(answer.index, query.under) if query.under else None,
-                parent=_resolve_item(answer.index, query.parent) if query.parent else None,
+                under=_resolve_item(index, query.under) if query.under else None,
+                parent=_resolve_item(index, query.parent) if query.parent else None,
             )
-        page, count = sql.list_items(resolved)
+        if resolved.under is not None:
+            under_path = next(
+                (row["path"] for row in index.rows(*sql.path_of(resolved.under))), None
+            )
+        page, count = sql.list_items(resolved, under_path)
         items = _items(answer.index, page)
         total = answer.index.rows(*count)[0]["n"]
         return _envelope(
@@ -77,43 +85,102 @@ def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) ->
 def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
-        item_id = _resolve_item(index, text)
-        rows = _items(index, sql.item_by_id(item_id))
-        if not rows:
-            raise NotFound(f"no item '{text}'")
-        item = rows[0]
-        path = (item.get("tree_path") or item_id).split("/")
-        ancestors = _items(index, sql.items_by_ids(path[:-1]))
-        order = {key: position for position, key in enumerate(path)}
-        ancestors.sort(key=lambda row: order.get(row["id"], 0))
-        depends_on = _items(index, sql.dependencies_of(item_id))
-        missing = [r["depends_on"] for r in index.rows(*sql.missing_dependencies(item_id))]
+        item_id, links = text, _parts(index.rows(*sql.item_links(text)))
+        if "item" not in links:  # not an exact id: a prefix, resolved once
+            item_id = _resolve_item(index, text)
+            links = _parts(index.rows(*sql.item_links(item_id)))
+            if "item" not in links:
+                raise NotFound(f"no item '{text}'")
+        item = _plain(links["item"][0])
+        place = _first(links, "path")
+        ancestors = (place.get("tree_path") or item_id).split("/")[:-1]
+        targets = [row["id"] for row in sorted(links.get("depends_on", []), key=_position)]
+        dependents = [row["id"] for row in links.get("blocks", [])]
+        others = list(dict.fromkeys(targets + dependents))
+        linked = _parts(
+            index.rows(
+                *sql.linked_items(
+                    list(dict.fromkeys([item_id, *ancestors, *others])),
+                    others,
+                    item_id if targets else None,  # no dependency, nothing open
+                    item["file"],
+                )
+            )
+        )
+        own = [row for row in linked.get("brief", []) if row["file"] == item["file"]]
+        version = _plain(own[0]) if own else {}
+        briefs = _briefs(index, linked, ancestors)
+        depends_on = [row for key in targets for row in briefs.get(key, [])]
+        missing = [key for key in targets if key not in briefs]
+        descendants = []
+        if "child" in links and place.get("tree_path"):
+            descendants = index.rows(*sql.descendants(place["tree_path"], None, True))
+        deployments = []
+        if "deployment" in links:
+            deployments = _items(index, sql.deployments_of_item(item_id))
         return _envelope(
             answer,
             {
                 "id": item_id,
                 "kind": "work-item",
                 "path": workspace.display(item["file"]),
-                "version": item["version"],
-                "changed_by": item["changed_by"],
-                "changed_at": item["changed_at"],
-                "dirty": item["dirty"],
-                "depth": item["depth"],
-                "open_dependencies": item["open_dependencies"],
+                "version": version.get("version"),
+                "changed_by": version.get("changed_by"),
+                "changed_at": version.get("changed_at"),
+                "dirty": _first(linked, "file").get("dirty", False),
+                "depth": place.get("depth"),
+                "open_dependencies": _first(linked, "open").get("open_dependencies", 0),
                 "archived": item["archived"],
-                "record": _as_record(item, [d["id"] for d in depends_on] + missing),
-                "ancestors": [_brief(row) for row in ancestors],
-                "descendants": [_brief(row) for row in _items(index, sql.descendants(item_id))],
-                "depends_on": [_brief(row) for row in depends_on],
+                "record": _as_record(item, [row["id"] for row in depends_on] + missing),
+                "ancestors": [row for key in ancestors for row in briefs.get(key, [])],
+                "descendants": descendants,
+                "depends_on": depends_on,
                 "missing_dependencies": missing,
-                "blocks": [_brief(row) for row in _items(index, sql.dependents_of(item_id))],
-                "deployments": [
-                    _plain(row) for row in index.rows(*sql.deployments_of_item(item_id))
-                ],
+                "blocks": sorted(
+                    (row for key in dependents for row in briefs.get(key, [])),
+                    key=lambda row: str(row["id"]),
+                ),
+                "deployments": deployments,
             },
         )
 
     return answered(workspace, at, compute)
+
+
+def _parts(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of a query of several parts (a `part` column), by part."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        found.setdefault(row.pop("part"), []).append(row)
+    return found
+
+
+def _first(parts: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
+    return parts[name][0] if name in parts else {}
+
+
+def _position(row: dict[str, Any]) -> int:
+    return int(row["position"])
+
+
+def _briefs(
+    index: DuckIndex, linked: dict[str, list[dict[str, Any]]], ancestors: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The brief rows of the linked items by id (more than one when an id is in two files),
+    their depth filled in."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in linked.get("brief", []):
+        found.setdefault(row["id"], []).append(row)
+    depth = {row["id"]: row["depth"] for row in linked.get("depth", [])}
+    if all(len(found.get(key, ())) == 1 for key in ancestors):
+        # one parent each, so one way down from the root: the place in the path
+        depth.update((key, place) for place, key in enumerate(ancestors))
+    else:
+        depth.update((row["id"], row["depth"]) for row in index.rows(*sql.depth_of(ancestors)))
+    return {
+        key: [{**_brief(row), "depth": depth.get(key)} for row in rows]
+        for key, rows in found.items()
+    }
 
 
 RECORD_FIELDS = (
@@ -144,9 +211,11 @@ def _as_record(row: dict[str, Any], depends_on: list[str]) -> dict[str, Any]:
     return {key: values[key] for key in RECORD_FIELDS if values.get(key) not in (None, [], {})}
 
 
+BRIEF_FIELDS = ("id", "type", "title", "status", "priority", "depth", "parent", "version")
+
+
 def _brief(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "type", "title", "status", "priority", "depth", "parent", "version")
-    return {key: row.get(key) for key in keys}
+    return {key: row.get(key) for key in BRIEF_FIELDS}
 
 
 def tree(
@@ -158,15 +227,18 @@ def tree(
 ) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
-        if root is not None:
-            root_id = _resolve_item(index, root)
-            top = _items(index, sql.item_by_id(root_id))
-            rows = top + _items(index, sql.descendants(root_id, depth))
+        if root is None:
+            rows = index.rows(*sql.tree(depth, include_deleted))  # brief rows already
         else:
-            rows = _items(index, sql.tree(depth, include_deleted))
-        if not include_deleted:
-            rows = [row for row in rows if row.get("deleted_at") is None]
-        return _envelope(answer, {"items": [_brief(row) for row in rows[:MAX_TREE]]})
+            top = index.rows(*sql.tree_root(root))
+            if not top:  # not an exact id: a prefix, resolved once
+                top = index.rows(*sql.tree_root(_resolve_item(index, root)))
+            rows = [_brief(row) for row in top if include_deleted or not row["deleted"]]
+            path = top[0]["tree_path"] if top else None
+            if path is not None:
+                deepest = None if depth is None else int(top[0]["depth"]) + depth
+                rows += index.rows(*sql.descendants(path, deepest, include_deleted))
+        return _envelope(answer, {"items": rows[:MAX_TREE]})
 
     return answered(workspace, at, compute)
 
@@ -182,14 +254,15 @@ def blocked(workspace: Workspace, limit: int, at: str | None = None) -> dict[str
     def compute(answer: Answer) -> dict[str, Any]:
         items = _items(answer.index, sql.blocked(limit))
         blockers: dict[str, list[dict[str, Any]]] = {}
-        for row in answer.index.rows(*sql.open_blockers([i["id"] for i in items])):
-            blockers.setdefault(row["item"], []).append(
-                {
-                    "id": row["depends_on"],
-                    "status": row["status"] or "missing",
-                    "title": row["title"],
-                }
-            )
+        if items:
+            for row in answer.index.rows(*sql.open_blockers([i["id"] for i in items])):
+                blockers.setdefault(row["item"], []).append(
+                    {
+                        "id": row["depends_on"],
+                        "status": row["status"] or "missing",
+                        "title": row["title"],
+                    }
+                )
         for item in items:
             item["blocked_by"] = blockers.get(item["id"], [])
         return _envelope(answer, {"items": items})
@@ -202,11 +275,11 @@ def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> d
 
     def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
-        root = _resolve_item(index, text)
-        edges: dict[str, list[str]] = {}
-        for row in index.rows("SELECT item, depends_on FROM deps ORDER BY item, depends_on"):
-            edges.setdefault(row["item"], []).append(row["depends_on"])
-        info = {row["id"]: row for row in index.rows("SELECT id, title, status FROM items")}
+        root, first = text, index.rows(*sql.dependency_step([text]))
+        if not any(row["part"] == "item" for row in first):  # a prefix, resolved once
+            root = _resolve_item(index, text)
+            first = index.rows(*sql.dependency_step([root]))
+        edges, info = _reachable(index, root, first)
 
         def node(key: str, seen: frozenset[str]) -> dict[str, Any]:
             found = info.get(key)
@@ -226,9 +299,33 @@ def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> d
     return answered(workspace, at, compute)
 
 
+def _reachable(
+    index: DuckIndex, root: str, rows: list[dict[str, Any]]
+) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
+    """The dependencies (targets sorted) and the items `root` reaches, walked a step (one
+    query) at a time; `rows` answer the first step."""
+    edges: dict[str, list[str]] = {}
+    info: dict[str, dict[str, Any]] = {}
+    seen = {root}
+    while rows:
+        reached: list[str] = []
+        for row in rows:
+            if row["part"] == "item":
+                info[row["id"]] = row
+            else:
+                edges.setdefault(row["id"], []).append(row["depends_on"])
+                reached.append(row["depends_on"])
+        step = [key for key in dict.fromkeys(reached) if key not in seen]
+        seen.update(step)
+        rows = index.rows(*sql.dependency_step(step)) if step else []
+    for targets in edges.values():
+        targets.sort()
+    return edges, info
+
+
 def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        rows = [_plain(row) for row in answer.index.rows(*sql.vendors(status))]
+        rows = [dict(row) for row in _all_vendors(answer) if status in (None, row["status"])]
         return _envelope(answer, {"vendors": rows, "total_count": len(rows)})
 
     return answered(workspace, at, compute)
@@ -236,12 +333,27 @@ def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> 
 
 def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        rows = answer.index.rows(*sql.vendor(name))
-        if not rows:
+        found = answer.memo("vendors-by-name", lambda: _by_name(_all_vendors(answer)))
+        row = found.get(name.lower())
+        if row is None:
             raise NotFound(f"no vendor '{name}'")
-        return _envelope(answer, {"vendor": _plain(rows[0])})
+        return _envelope(answer, {"vendor": dict(row)})
 
     return answered(workspace, at, compute)
+
+
+def _all_vendors(answer: Answer) -> list[dict[str, Any]]:
+    """Every vendor, by name: a few hundred rows, kept by a warm index between changes."""
+    return answer.memo(
+        "vendors", lambda: [_plain(row) for row in answer.index.rows(*sql.vendors(None))]
+    )
+
+
+def _by_name(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:  # names differing only in case: the first by name, as SQL would
+        found.setdefault(row["name"].lower(), row)
+    return found
 
 
 def deployments(
@@ -273,7 +385,7 @@ def run_query(workspace: Workspace, text: str, at: str | None = None) -> dict[st
 
 
 def _envelope(answer: Answer, data: dict[str, Any]) -> dict[str, Any]:
-    problems = answer.index.rows(*sql.problems())
+    problems = answer.memo("problems", lambda: answer.index.rows(*sql.problems()))
     if problems:
         files = sorted({row["file"] for row in problems})
         shown = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")

@@ -3,10 +3,10 @@
 The only module that imports watchdog. Its observer thread only notes that
 something changed; a sync thread waits until the burst of events is over
 (`DEBOUNCE_SECONDS` without a new one, at most `MAX_DELAY_SECONDS` after the
-first) and runs one `sync()` on an index this process keeps open. Commands the
-same process runs open the same DuckDB database (DuckDB shares one instance per
-file within a process, so their open is ~0.1 ms instead of ~15 ms); the caller's
-`lock` keeps a sync and a command from writing it at the same time.
+first) and refreshes the process's `LiveIndex`, which syncs just the files that
+changed. Commands the same process runs answer from that same warm index (its
+lock keeps a sync and a command apart); a command that comes first syncs the
+change itself, and the watcher then finds nothing left to do.
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from tracker.errors import TrackerError
-from tracker.index.duckdb_backend import DuckIndex, IndexLocked, IndexUnavailable
-from tracker.service.indexer import SyncReport, fresh_index, index_path, sync
+from tracker.service.live import LiveIndex
 from tracker.service.workspace import Workspace
 from tracker.store.tree import RECORD_FOLDERS, is_record_path
 
@@ -69,19 +68,13 @@ class SyncResult:
 class Watcher:
     """Watches one tracker root and its repository's refs; syncs the index after each change."""
 
-    def __init__(
-        self,
-        workspace: Workspace,
-        on_sync: Callable[[SyncResult], None],
-        lock: threading.Lock | None = None,
-    ) -> None:
+    def __init__(self, workspace: Workspace, on_sync: Callable[[SyncResult], None]) -> None:
+        self.workspace = workspace
         self.root = workspace.root
-        self.path = index_path(workspace)
         self.git_dir = Path(workspace.store.repo.path)
         self.on_sync = on_sync
-        self.lock = lock or threading.Lock()
+        self.live: LiveIndex | None = None
         self.last_sync = time.monotonic()
-        self._index: DuckIndex | None = None
         self._changed = threading.Condition()
         self._first: float | None = None  # the first event of the burst not yet synced
         self._latest = 0.0
@@ -89,13 +82,19 @@ class Watcher:
         self._observer = Observer()
         self._thread = threading.Thread(target=self._run, name="tracker-sync", daemon=True)
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held by a sync; a command server holds it while a command runs."""
+        assert self.live is not None, "start() first"
+        return self.live.lock
+
     def watched(self) -> list[Path]:
         return [self.root, *self._git_watches()]
 
     def start(self) -> SyncResult:
         """Open the index, sync it once, then follow changes in the background."""
-        self._index = self._open_index()  # a locked index fails the start, with its reason
-        first = self.sync_now()
+        self.live = LiveIndex.start(self.workspace)  # IndexLocked fails the start, with why
+        first = self.sync_now(full=True)
         self._observer.schedule(
             _Changes(self.poke, self._in_tracker),
             str(self.root),
@@ -122,9 +121,9 @@ class Watcher:
             self._changed.notify()
         if self._thread.is_alive():
             self._thread.join()
-        if self._index is not None:
-            self._index.close()
-            self._index = None
+        if self.live is not None:
+            self.live.close()
+            self.live = None
 
     def poke(self) -> None:
         """Something changed: sync once the burst is over."""
@@ -134,56 +133,34 @@ class Watcher:
                 self._first = self._latest
             self._changed.notify()
 
-    def sync_now(self) -> SyncResult:
+    def sync_now(self, full: bool = False) -> SyncResult:
+        """Sync what changed; logged (through `on_sync`) unless nothing had."""
+        assert self.live is not None, "start() first"
         started = time.perf_counter()
-        with self.lock:
-            try:
-                report = self._sync()
-            except TrackerError as exc:
-                result = SyncResult(milliseconds=_since(started), error=exc.message)
-            except Exception as exc:  # the watcher outlives a failed sync; the next query repairs
-                error = f"{type(exc).__name__}: {exc}"
-                result = SyncResult(milliseconds=_since(started), error=error)
-            else:
-                result = SyncResult(
-                    report.files_read,
-                    report.files_removed,
-                    report.versions_updated,
-                    report.rebuilt,
-                    report.commit,
-                    _since(started),
-                )
+        try:
+            report = self.live.refresh(full=full)
+        except TrackerError as exc:
+            result = SyncResult(milliseconds=_since(started), error=exc.message)
+        except Exception as exc:  # the watcher outlives a failed sync; the next query repairs
+            error = f"{type(exc).__name__}: {exc}"
+            result = SyncResult(milliseconds=_since(started), error=error)
+        else:
+            self.last_sync = time.monotonic()
+            if report is None:
+                return SyncResult(milliseconds=_since(started))
+            result = SyncResult(
+                report.files_read,
+                report.files_removed,
+                report.versions_updated,
+                report.rebuilt,
+                report.commit,
+                _since(started),
+            )
         self.last_sync = time.monotonic()
         self.on_sync(result)
         return result
 
     # -- internals --------------------------------------------------------------------------
-
-    def _sync(self) -> SyncReport:
-        # A fresh workspace per sync: its store caches parsed trees, which a long-running
-        # watcher would otherwise accumulate.
-        workspace = Workspace(self.root)
-        if self._index is None:
-            self._index = self._open_index()
-        try:
-            return sync(workspace, self._index)
-        except IndexUnavailable:
-            # Broken, or discarded by a command that found it broken: start on a new file.
-            self._index.close()
-            self._index = None
-            self._index = self._open_index()
-            return sync(workspace, self._index)
-
-    def _open_index(self) -> DuckIndex:
-        try:
-            return DuckIndex.open(self.path)
-        except IndexLocked:
-            raise
-        except IndexUnavailable:
-            pass
-        with fresh_index(Workspace(self.root)):  # unreadable: this replaces it with a new one
-            pass
-        return DuckIndex.open(self.path)
 
     def _git_watches(self) -> dict[Path, frozenset[str] | None]:
         """Git's folders to watch: the files of interest in each (git moves each into place

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
 from tracker.store.git_repo import CommitInfo, GitStore
-from tracker.store.tree import is_record_path
+from tracker.store.tree import is_record_folder, is_record_path
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,19 @@ def shallow_marker(store: GitStore) -> str:
         return "shallow"
 
 
+def stat_files(root: Path, paths: Iterable[str]) -> dict[str, FileStat]:
+    """The stat data of those of `paths` (relative to root) that exist as files."""
+    found: dict[str, FileStat] = {}
+    for relative in paths:
+        try:
+            info = os.stat(root / relative)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found[relative] = FileStat(relative, info.st_mtime_ns, info.st_size)
+    return found
+
+
 def scan_work_tree(root: Path) -> dict[str, FileStat]:
     """Every record file under the tracker root in the work tree, with its stat data."""
     found: dict[str, FileStat] = {}
@@ -185,9 +199,10 @@ def scan_work_tree(root: Path) -> dict[str, FileStat]:
     for directory, subdirs, files in os.walk(root_text):
         subdirs[:] = [d for d in subdirs if not d.startswith(".")]
         relative_dir = directory[cut:]
+        records = is_record_folder(relative_dir)  # decided once per folder, not per file
         for name in files:
             relative = f"{relative_dir}/{name}" if relative_dir else name
-            if not is_record_path(relative):
+            if not (records and not name.startswith(".")) and not is_record_path(relative):
                 continue
             try:
                 info = os.stat(os.path.join(directory, name))

@@ -11,6 +11,7 @@ from tracker.errors import NotFound
 from tracker.model.kinds import RECORD_KINDS
 
 RECORD_FOLDERS = tuple(sorted({kind.folder for kind in RECORD_KINDS}))
+_RECORD_PREFIXES = tuple(folder + "/" for folder in RECORD_FOLDERS)
 
 
 def find_tracker_root(start: Path, root_name: str | None = None) -> Path:
@@ -38,7 +39,12 @@ def is_record_path(relative: str) -> bool:
     if relative == CONFIG_FILE:
         return True
     name = relative.rsplit("/", 1)[-1]
-    return not name.startswith(".") and relative.startswith(tuple(f + "/" for f in RECORD_FOLDERS))
+    return not name.startswith(".") and relative.startswith(_RECORD_PREFIXES)
+
+
+def is_record_folder(relative: str) -> bool:
+    """Whether every file (but dotfiles) in this folder below the root is a record file."""
+    return (relative + "/").startswith(_RECORD_PREFIXES)
 
 
 def iter_record_files(root: Path) -> Iterator[tuple[str, Path]]:

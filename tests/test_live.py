@@ -1,0 +1,272 @@
+"""The warm index a long-running process keeps (LiveIndex): the change feed, the HEAD
+check, incremental syncs and derived tables, and its answers right after any change."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, run
+from tracker.index import derived
+from tracker.service import live as live_module
+from tracker.service import reads
+from tracker.service.indexer import warm_index
+from tracker.service.live import LiveIndex
+from tracker.service.workspace import Workspace
+from tracker.store.head import HeadWatch
+from tracker.store.inotify import ChangeFeed
+
+
+def new(*args: str) -> str:
+    made = run(["new", *args, "--format", "json"])
+    assert made.exit_code == 0, made.output
+    key: str = json.loads(made.output)["id"]
+    return key
+
+
+@pytest.fixture
+def live(tracker_repo: Path) -> Iterator[LiveIndex]:
+    warm = LiveIndex.start(Workspace.open(tracker_repo))
+    try:
+        yield warm
+    finally:
+        warm.close()
+
+
+def item_file(repo: Path, key: str) -> Path:
+    return repo / ".tracker" / "items" / f"{key}.yaml"
+
+
+def retitle(path: Path, title: str) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(
+        "".join(f"title: {title}\n" if line.startswith("title:") else line for line in lines),
+        encoding="utf-8",
+    )
+
+
+# -- the change feed ---------------------------------------------------------------------
+
+
+def test_the_feed_names_every_file_written_since_the_last_drain(tmp_path: Path) -> None:
+    (tmp_path / "items").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    feed = ChangeFeed.open(tmp_path, lambda folder: not folder.startswith("."))
+    assert feed is not None
+    try:
+        assert not feed.drain()
+        (tmp_path / "items" / "a.yaml").write_text("x")
+        (tmp_path / ".hidden" / "b.yaml").write_text("x")  # not watched
+        (tmp_path / "tracker.yaml").write_text("x")
+        assert feed.drain().paths == {"items/a.yaml", "tracker.yaml"}
+        assert not feed.drain()  # drained
+        # a new folder: watched from now on, and the files already in it are named
+        (tmp_path / "items" / "ab").mkdir()
+        (tmp_path / "items" / "ab" / "c.yaml").write_text("x")
+        changes = feed.drain()
+        assert "items/ab/c.yaml" in changes.paths and not changes.rescan
+        (tmp_path / "items" / "ab" / "c.yaml").write_text("y")
+        assert feed.drain().paths == {"items/ab/c.yaml"}
+        (tmp_path / "items" / "a.yaml").rename(tmp_path / "items" / "d.yaml")
+        assert feed.drain().paths == {"items/a.yaml", "items/d.yaml"}
+        # a folder that goes away: only a scan can tell what went with it
+        (tmp_path / "items" / "ab" / "c.yaml").unlink()
+        (tmp_path / "items" / "ab").rmdir()
+        assert feed.drain().rescan
+    finally:
+        feed.close()
+
+
+def test_head_watch_sees_commits_branch_switches_and_detaching(tracker_repo: Path) -> None:
+    watch = HeadWatch(tracker_repo / ".git")
+    assert not watch.unchanged()  # nothing remembered yet
+    watch.remember()
+    assert watch.unchanged()
+    git(tracker_repo, "commit", "-q", "--allow-empty", "-m", "one")
+    assert not watch.unchanged()
+    watch.remember()
+    git(tracker_repo, "checkout", "-q", "-b", "other")
+    assert not watch.unchanged()
+    watch.remember()
+    git(tracker_repo, "checkout", "-q", "--detach")
+    assert not watch.unchanged()
+    watch.remember()
+    git(tracker_repo, "commit", "-q", "--allow-empty", "-m", "detached")
+    assert not watch.unchanged()
+    watch.remember()
+    git(tracker_repo, "pack-refs", "--all")
+    git(tracker_repo, "checkout", "-q", "main")
+    assert not watch.unchanged()
+
+
+# -- answers right after a change --------------------------------------------------------
+
+
+def test_queries_go_through_the_live_index_and_see_every_change_at_once(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    workspace = Workspace.open(tracker_repo)
+    assert warm_index(workspace) is live
+    parent = new("task", "Parent")
+    child = new("task", "Child", "--parent", parent, "--depends-on", parent)
+    assert reads.show_item(workspace, child)["ancestors"][0]["id"] == parent
+
+    # an edit in the work tree, no commit: seen by the very next query, dirty
+    retitle(item_file(tracker_repo, child), "Edited")
+    shown = reads.show_item(workspace, child)
+    assert (shown["record"]["title"], shown["dirty"], shown["data_source"]) == (
+        "Edited",
+        True,
+        "index",
+    )
+    # committed by git: clean, and its version is the new commit
+    git(tracker_repo, "commit", "-q", "-am", "edit")
+    head = git(tracker_repo, "rev-parse", "HEAD").strip()
+    shown = reads.show_item(workspace, child)
+    assert (shown["dirty"], shown["version"]) == (False, head)
+
+    # the parent completed by hand: the child is ready at once
+    assert [i["id"] for i in reads.ready(workspace, 10)["items"]] == [parent]
+    path = item_file(tracker_repo, parent)
+    path.write_text(path.read_text().replace("status: active", "status: completed"))
+    assert [i["id"] for i in reads.ready(workspace, 10)["items"]] == [child]
+
+    # a branch switch and back
+    git(tracker_repo, "stash", "-q")
+    git(tracker_repo, "checkout", "-q", "-b", "side")
+    item_file(tracker_repo, child).unlink()
+    git(tracker_repo, "commit", "-q", "-am", "drop the child")
+    listed = reads.tree(workspace, None, None)["items"]
+    assert [i["id"] for i in listed] == [parent]
+    git(tracker_repo, "checkout", "-q", "main")
+    listed = reads.tree(workspace, None, None)["items"]
+    assert sorted(i["id"] for i in listed) == sorted([parent, child])
+    assert reads.show_item(workspace, child)["depth"] == 1
+
+
+def test_a_move_in_the_hierarchy_updates_the_subtree(tracker_repo: Path, live: LiveIndex) -> None:
+    workspace = Workspace.open(tracker_repo)
+    top = new("task", "Top")
+    other = new("task", "Other")
+    middle = new("task", "Middle", "--parent", top)
+    leaf = new("task", "Leaf", "--parent", middle)
+    assert [a["id"] for a in reads.show_item(workspace, leaf)["ancestors"]] == [top, middle]
+    assert run(["set", middle, f"parent={other}"]).exit_code == 0
+    assert [a["id"] for a in reads.show_item(workspace, leaf)["ancestors"]] == [other, middle]
+    assert {d["id"] for d in reads.show_item(workspace, other)["descendants"]} == {middle, leaf}
+    assert reads.show_item(workspace, top)["descendants"] == []
+    # the middle item deleted (its file removed): its child becomes a root
+    (tracker_repo / ".tracker" / "items" / f"{middle}.yaml").unlink()
+    shown = reads.show_item(workspace, leaf)
+    assert (shown["depth"], shown["ancestors"]) == (0, [])
+    assert_derived_tables_equal_a_full_refresh(live)
+
+
+def assert_derived_tables_equal_a_full_refresh(live: LiveIndex) -> None:
+    """The incrementally kept hierarchy and open counts equal a refresh from scratch."""
+    with live.answering() as answer:
+        assert answer is not None
+        index = answer.index
+
+        def snapshot() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+            return (
+                index.rows("SELECT * FROM hierarchy ORDER BY id"),
+                index.rows("SELECT * FROM open_deps ORDER BY item"),
+            )
+
+        kept = snapshot()
+        index.connection.execute("BEGIN TRANSACTION")
+        try:
+            derived.refresh_all(
+                lambda sql, params: index.connection.execute(sql, list(params)).fetchall()
+            )
+            assert snapshot() == kept
+        finally:
+            index.connection.execute("ROLLBACK")
+
+
+def test_incremental_derived_tables_equal_a_full_refresh(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    workspace = Workspace.open(tracker_repo)
+    keys = [new("task", f"Item {n}") for n in range(6)]
+    steps = [
+        ["set", keys[1], f"parent={keys[0]}"],
+        ["set", keys[2], f"parent={keys[1]}"],
+        ["set", keys[3], f"parent={keys[2]}", f"depends_on={keys[4]}"],
+        ["edit", keys[0], f"parent: {keys[3]}"],  # a cycle: 0 -> 3 -> 2 -> 1 -> 0
+        ["set", keys[4], "status=completed"],
+        ["set", keys[0], "parent=", "--force"],  # the cycle broken
+        ["set", keys[5], f"depends_on={keys[3]}", "status=blocked"],
+        ["set", keys[3], "status=completed"],
+    ]
+    for step in steps:
+        if step[0] == "edit":  # the CLI refuses a cycle; an editor does not
+            path = item_file(tracker_repo, step[1])
+            path.write_text(path.read_text(encoding="utf-8") + step[2] + "\n", encoding="utf-8")
+            git(tracker_repo, "commit", "-q", "-am", "a cycle")
+        else:
+            assert run(step).exit_code == 0, step
+        assert_derived_tables_equal_a_full_refresh(live)
+    shown = reads.show_item(workspace, keys[3])
+    assert [a["id"] for a in shown["ancestors"]] == [keys[0], keys[1], keys[2]]
+
+
+def test_without_a_change_feed_every_query_scans(
+    tracker_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_module.ChangeFeed, "open", classmethod(lambda cls, *a: None))
+    warm = LiveIndex.start(Workspace.open(tracker_repo))
+    try:
+        key = new("task", "Scanned")
+        retitle(item_file(tracker_repo, key), "Seen by a scan")
+        shown = reads.show_item(Workspace.open(tracker_repo), key)
+        assert shown["record"]["title"] == "Seen by a scan"
+    finally:
+        warm.close()
+
+
+def test_a_broken_index_is_rebuilt_by_the_live_index(tracker_repo: Path, live: LiveIndex) -> None:
+    workspace = Workspace.open(tracker_repo)
+    key = new("task", "Survivor")
+    assert reads.show_item(workspace, key)["data_source"] == "rebuilt"  # its first sync
+    assert reads.show_item(workspace, key)["data_source"] == "index"
+    with live.answering() as answer:
+        assert answer is not None
+        answer.index.connection.execute("DROP TABLE items CASCADE")
+    shown = reads.show_item(workspace, key)
+    assert shown["record"]["title"] == "Survivor"
+    assert shown["data_source"] == "rebuilt"
+    assert any("rebuilt" in warning for warning in shown["warnings"])
+    assert reads.show_item(workspace, key)["data_source"] == "index"
+
+
+def test_a_second_live_index_on_the_same_file_is_refused_in_another_process(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from tracker.service.live import LiveIndex\n"
+        "from tracker.service.workspace import Workspace\n"
+        "from tracker.index.duckdb_backend import IndexLocked\n"
+        "try:\n"
+        "    LiveIndex.start(Workspace.open())\n"
+        "except IndexLocked as exc:\n"
+        "    print('locked:', exc.message)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tracker_repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TRACKER_NO_SERVER": "1"},
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("locked: index"), done.stdout

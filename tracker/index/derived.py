@@ -1,0 +1,147 @@
+"""The derived tables (materialised paths, open-dependency counts): in full, or for the items
+a small change touches.
+
+Recomputing them in full costs 0.5-0.8 s at 100,000 items, far more than the one file a
+typical change touches. An incremental refresh redoes only the paths of the items whose
+parent changed (or that came or went) and of everything below them, and the open counts
+of the changed items and of the items that depend on them. Plain SQL over a `Run`
+callable, so the module stays free of any database library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+# Materialised paths: root ids first; items in a parent cycle get none.
+FULL_HIERARCHY = """
+    INSERT INTO hierarchy
+    WITH RECURSIVE walk(id, path, depth) AS (
+        SELECT id, id, 0 FROM items
+        WHERE parent IS NULL OR parent NOT IN (SELECT id FROM items)
+        UNION ALL
+        SELECT i.id, walk.path || '/' || i.id, walk.depth + 1
+        FROM items i JOIN walk ON i.parent = walk.id
+        WHERE walk.depth < 64
+    )
+    -- stored in path order: a subtree's rows then sit together, and DuckDB's per-block
+    -- min/max lets a path-prefix scan skip most of the table
+    SELECT id, min(path) AS path, min(depth) FROM walk GROUP BY id ORDER BY path
+"""
+
+# The same walk for a set of ids `s` closed under "children of": those whose parent is
+# outside the set continue from the parent's (unchanged) path.
+PARTIAL_HIERARCHY = """
+    INSERT INTO hierarchy
+    WITH RECURSIVE s(id) AS (SELECT unnest(?::VARCHAR[])),
+    walk(id, path, depth) AS (
+        SELECT * FROM (
+            SELECT i.id, i.id AS path, 0 AS depth FROM items i
+            WHERE i.id IN (SELECT id FROM s)
+              AND (i.parent IS NULL OR i.parent NOT IN (SELECT id FROM items))
+            UNION ALL
+            SELECT i.id, h.path || '/' || i.id, h.depth + 1 FROM items i
+            JOIN hierarchy h ON h.id = i.parent
+            WHERE i.id IN (SELECT id FROM s) AND i.parent NOT IN (SELECT id FROM s)
+        )
+        UNION ALL
+        SELECT i.id, walk.path || '/' || i.id, walk.depth + 1
+        FROM items i JOIN walk ON i.parent = walk.id
+        WHERE i.id IN (SELECT id FROM s) AND walk.depth < 64
+    )
+    SELECT id, min(path), min(depth) FROM walk GROUP BY id
+"""
+
+# What blocks what: a dependency is open until its target is completed (or deleted); a
+# dependency on an item that does not exist stays open.
+OPEN_DEPS = """
+    INSERT INTO open_deps
+    SELECT d.item, count(*) FROM deps d LEFT JOIN items t ON t.id = d.depends_on
+    WHERE ({where}) AND (t.id IS NULL OR (t.status <> 'completed' AND t.deleted_at IS NULL))
+    GROUP BY d.item
+"""
+
+SUBTREE = """
+    WITH RECURSIVE sub(id) AS (
+        SELECT unnest(?::VARCHAR[])
+        UNION
+        SELECT i.id FROM items i JOIN sub ON i.parent = sub.id
+    )
+    SELECT id FROM sub
+"""
+
+# (id, parent, status, deleted_at) of the item rows of some files
+ITEM_STATE = "SELECT id, parent, status, deleted_at IS NOT NULL FROM items WHERE file IN ({marks})"
+
+ItemState = dict[str, tuple[Any, ...]]  # id -> (parent, status, deleted)
+
+
+def refresh_all(run: Run) -> None:
+    run("DELETE FROM hierarchy", ())
+    run("DELETE FROM open_deps", ())
+    run(FULL_HIERARCHY, ())
+    run(OPEN_DEPS.format(where="true"), ())
+
+
+def item_state(run: Run, files: Sequence[str]) -> ItemState | None:
+    """The items of these files as the index holds them; None when an id is held twice
+    (a duplicate across files), which only a full refresh gets right."""
+    if not files:
+        return {}
+    marks = ", ".join("?" for _ in files)
+    found: ItemState = {}
+    for key, *rest in run(ITEM_STATE.format(marks=marks), files):
+        if key in found:
+            return None
+        found[key] = tuple(rest)
+    return found
+
+
+def new_state(rows: Iterable[dict[str, Any]]) -> ItemState | None:
+    found: ItemState = {}
+    for row in rows:
+        if row["id"] in found:
+            return None
+        found[row["id"]] = (row["parent"], row["status"], row["deleted_at"] is not None)
+    return found
+
+
+def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
+    """Refresh the derived rows the change from `before` to `after` (the items of the
+    changed files) touches. False when it cannot tell (an id held twice): refresh all."""
+    changed = set(before) | set(after)
+    if not changed:
+        return True
+    marks = ", ".join("?" for _ in changed)
+    held_twice = run(
+        f"SELECT id FROM items WHERE id IN ({marks}) GROUP BY id HAVING count(*) > 1",
+        sorted(changed),
+    )
+    if held_twice:
+        return False
+    moved = sorted(
+        key
+        for key in changed
+        if key not in before or key not in after or before[key][0] != after[key][0]
+    )
+    if moved:
+        subtree = [row[0] for row in run(SUBTREE, [moved])]
+        run("DELETE FROM hierarchy WHERE id IN (SELECT unnest(?::VARCHAR[]))", [subtree])
+        run(PARTIAL_HIERARCHY, [subtree])
+    # an item blocks others by existing (or not), by its status and by its deletion
+    blockers = sorted(key for key in changed if before.get(key) != after.get(key))
+    counted = set(changed)
+    if blockers:
+        counted.update(
+            row[0]
+            for row in run(
+                "SELECT DISTINCT item FROM deps WHERE depends_on IN (SELECT unnest(?::VARCHAR[]))",
+                [blockers],
+            )
+        )
+    ids = sorted(counted)
+    run("DELETE FROM open_deps WHERE item IN (SELECT unnest(?::VARCHAR[]))", [ids])
+    run(OPEN_DEPS.format(where="d.item IN (SELECT unnest(?::VARCHAR[]))"), [ids])
+    return True
