@@ -90,8 +90,9 @@ def _show(ws: Workspace, kind: Kind, text: str, at: str | None) -> dict[str, Any
 
 def _show_table(data: dict[str, Any]) -> str:
     dirty = " (uncommitted edits)" if data.get("dirty") else ""
+    archived = " (archived)" if data.get("archived") else ""
     lines = [
-        f"{data['id']}  version {data['version']}{dirty}",
+        f"{data['id']}  version {data['version']}{dirty}{archived}",
         f"  changed by {data['changed_by']} at {data['changed_at']}",
     ]
     for ancestor in data.get("ancestors", []):

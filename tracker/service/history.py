@@ -30,6 +30,9 @@ def record_history(
         old, new = _fields(before), _fields(after)
         event = "created" if before is None else "removed" if after is None else "changed"
         changes = diff_fields(old or {}, new or {})
+        moved = event == "changed" and not changes and kind is WORK_ITEM
+        if moved and _archived_in(workspace, key, info.sha):
+            event = "archived"
         versions.append(
             {
                 "version": info.sha,
@@ -42,6 +45,18 @@ def record_history(
             }
         )
     return {"id": key, "kind": kind.name, "versions": versions}
+
+
+def _archived_in(workspace: Workspace, key: str, sha: str) -> bool:
+    """Whether the commit moved the item from items/ to archive/items/."""
+    store = workspace.store
+    parent = store.commit_parent(sha)
+    if parent is None:
+        return False
+    live, archived = candidate_paths(WORK_ITEM, key), candidate_paths(ARCHIVED_ITEM, key)
+    return any(store.blob_id(p, sha) for p in archived) and any(
+        store.blob_id(p, parent) for p in live
+    )
 
 
 def _fields(raw: bytes | None) -> dict[str, Any] | None:

@@ -1,8 +1,11 @@
 """The write path: read at the tip, check the version, change, validate, commit with a CAS.
 
-Every write commits exactly one record change on the current branch. The
+A record write commits exactly one record change on the current branch. The
 writer's version check compares the record's blob at the version the caller
 saw with its blob at the tip, so it costs two tree lookups, not a history walk.
+A change of several files (`write_changes`, e.g. archiving) gets the same
+guarantees: the writer lock, the CAS redone on a moved tip, no local edits
+overwritten unless forced, the working tree and git's index kept in step.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from tracker.constants import CONFIG_FILE
 from tracker.errors import Conflict, Problem, ValidationFailed
 from tracker.model.kinds import CONFIG, Kind, record_as_data, schema_ref
 from tracker.model.parse import describe_error
@@ -26,6 +30,20 @@ from tracker.store.git_repo import Tip, TipMoved
 MAX_ATTEMPTS = 20  # tip races with outside git commands; tracker writers queue on a lock
 
 Mutation = Callable[[dict[str, Any] | None, TreeReader], dict[str, Any]]
+
+
+@dataclass
+class ChangeSet:
+    """Files changed together in one commit, chosen by reading one tip."""
+
+    files: dict[str, bytes | None]  # root-relative path -> new content; None deletes
+    message: str
+    # new path -> old path of a moved file: with --force, uncommitted edits of the old
+    # file follow it to the new one, still uncommitted
+    moves: dict[str, str] = field(default_factory=dict)
+
+
+Prepare = Callable[[TreeReader], ChangeSet]
 
 
 @dataclass
@@ -87,6 +105,54 @@ def write_record(
             except TipMoved:
                 continue  # someone committed outside tracker meanwhile: redo on the new tip
     raise Conflict(f"{key}: the branch kept moving during the write; nothing was written")
+
+
+def write_changes(workspace: Workspace, prepare: Prepare, *, force: bool = False) -> str | None:
+    """Commit the change `prepare` builds from the tip, as one commit; its SHA, or None
+    when the change is empty. `prepare` runs again on the new tip if the branch moves."""
+    store = workspace.store
+    with store.write_lock():
+        for _ in range(MAX_ATTEMPTS):
+            tip = store.tip()
+            try:
+                return _commit_changes(workspace, tip, prepare, force)
+            except TipMoved:
+                continue
+    raise Conflict("the branch kept moving during the write; nothing was written")
+
+
+def _commit_changes(workspace: Workspace, tip: Tip, prepare: Prepare, force: bool) -> str | None:
+    store = workspace.store
+    staged_probe = store.probe_staged(CONFIG_FILE, tip.commit)
+    try:
+        change = prepare(TreeReader(workspace, tip.commit))
+    finally:
+        staged = staged_probe.staged_paths()
+    if not change.files:
+        return None
+    dirty = [
+        path
+        for path in sorted(change.files)
+        if store.repo_path(path) in staged
+        or store.working_blob_id(path) != store.blob_id(path, tip.commit)
+    ]
+    if dirty and not force:
+        shown = ", ".join(workspace.display(path) for path in dirty[:5])
+        more = f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""
+        raise Conflict(
+            f"uncommitted local edits in {shown}{more}: commit or discard them, "
+            "or pass --force to keep them (uncommitted) on top of this change"
+        )
+    carried = {
+        new: workspace.read_working(old) for new, old in change.moves.items() if old in dirty
+    }
+    signature = store.default_signature(workspace.actor)
+    version = store.commit(tip, change.files, change.message, signature)
+    store.sync_worktree(change.files, version)
+    for path, content in carried.items():
+        store.write_working(path, content)
+    store.remember_staged(version, staged - {store.repo_path(path) for path in change.files})
+    return version
 
 
 def _attempt(

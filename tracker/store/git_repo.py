@@ -8,6 +8,7 @@ can never be overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import subprocess
@@ -214,6 +215,11 @@ class GitStore:
             str(commit.id), commit.author.name, commit.author.email, when, commit.message
         )
 
+    def commit_parent(self, sha: str) -> str | None:
+        """The first parent of a commit (None for a root commit)."""
+        parents = self.repo[sha].peel(pygit2.Commit).parent_ids
+        return str(parents[0]) if parents else None
+
     def last_change(self, relative: str, commit: str | None) -> CommitInfo | None:
         """The newest commit at or before `commit` that changed the file (its version)."""
         for info, _, _ in self.file_history(relative, commit, limit=1):
@@ -235,14 +241,14 @@ class GitStore:
         walker.simplify_first_parent()
         count = 0
         for current in walker:
-            after = _blob_at(current.tree, paths)
-            before = _blob_at(current.parents[0].tree, paths) if current.parents else None
-            if after == before:
+            after = _entry_at(current.tree, paths)
+            before = _entry_at(current.parents[0].tree, paths) if current.parents else None
+            if after == before:  # a move between the paths followed is a change too
                 continue
             yield (
                 self.commit_info(str(current.id)),
-                None if before is None else self.read_blob(before),
-                None if after is None else self.read_blob(after),
+                None if before is None else self.read_blob(before[1]),
+                None if after is None else self.read_blob(after[1]),
             )
             count += 1
             if limit is not None and count >= limit:
@@ -331,11 +337,7 @@ class GitStore:
         paths = []
         for relative, content in changes.items():
             repo_path = self.repo_path(relative)
-            target = self.workdir / repo_path
-            if content is None:
-                target.unlink(missing_ok=True)
-            else:
-                _atomic_write(target, content)
+            self.write_working(relative, content)
             paths.append(repo_path)
         # Re-adding by path records the fresh files' stat data with their blob ids (which
         # equal the commit's); --remove drops the deleted ones. Other entries are untouched.
@@ -347,6 +349,17 @@ class GitStore:
             "--stdin",
             stdin=b"".join(p.encode() + b"\0" for p in paths),
         )
+
+    def write_working(self, relative: str, content: bytes | None) -> None:
+        """Write (None: delete) a working-tree file, leaving git's index alone."""
+        target = self.workdir / self.repo_path(relative)
+        if content is not None:
+            _atomic_write(target, content)
+            return
+        target.unlink(missing_ok=True)
+        # A commit holds no empty folders: a fan-out bucket goes with its last file.
+        with contextlib.suppress(OSError):
+            target.parent.rmdir()
 
     def default_signature(self, name: str | None) -> pygit2.Signature:
         """The actor: --as NAME, else $TRACKER_ACTOR, else who git would name (env, config)."""
@@ -397,14 +410,15 @@ class StagedProbe:
         return self.path in self.staged_paths()
 
 
-def _blob_at(tree: pygit2.Tree, paths: list[str]) -> pygit2.Oid | None:
+def _entry_at(tree: pygit2.Tree, paths: list[str]) -> tuple[str, pygit2.Oid] | None:
+    """(path, blob id) of the first of `paths` the tree holds a file at."""
     for path in paths:
         try:
             entry = tree[path]
         except KeyError:
             continue
         if entry.type_str == "blob":
-            return entry.id
+            return path, entry.id
     return None
 
 
