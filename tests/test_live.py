@@ -270,3 +270,21 @@ def test_a_second_live_index_on_the_same_file_is_refused_in_another_process(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("locked: index"), done.stdout
+
+
+def test_the_feed_watches_a_root_that_was_removed_and_made_again(tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "root"
+    (root / "items").mkdir(parents=True)
+    feed = ChangeFeed.open(root, lambda folder: True)
+    assert feed is not None
+    try:
+        shutil.rmtree(root)
+        assert feed.drain().rescan
+        (root / "items").mkdir(parents=True)
+        assert feed.drain().rescan  # watched anew: what is in it only a scan can tell
+        (root / "tracker.yaml").write_text("x")
+        assert feed.drain().paths == {"tracker.yaml"}
+    finally:
+        feed.close()

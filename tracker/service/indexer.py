@@ -114,6 +114,9 @@ _warm: dict[Path, WarmIndex] = {}
 
 # set by long-running processes (serve, mcp): opens a warm index for a root on first use
 _warm_factory: Callable[[Workspace], WarmIndex] | None = None
+# a root whose index another process owns: not tried again (a lock wait each) until then
+_refused_until: dict[Path, float] = {}
+RETRY_WARM_SECONDS = 30.0
 
 
 def warm_on_demand(factory: Callable[[Workspace], WarmIndex] | None) -> None:
@@ -128,8 +131,12 @@ def warm_index(workspace: Workspace) -> WarmIndex | None:
     the process keeps them on demand and the file is free)."""
     warm = _warm.get(workspace.root)
     if warm is None and _warm_factory is not None:
-        with suppress(IndexUnavailable):  # owned by another process: answer as one-shot
+        if time.monotonic() < _refused_until.get(workspace.root, 0.0):
+            return None
+        try:
             warm = _warm_factory(workspace)
+        except IndexUnavailable:  # owned by another process: answer as one-shot meanwhile
+            _refused_until[workspace.root] = time.monotonic() + RETRY_WARM_SECONDS
     return warm
 
 
@@ -310,7 +317,7 @@ class _Plan:
     rebuild: bool
     known: dict[str, dict[str, Any]]  # file -> its row in `files`
     committed: list[BlobChange]  # record files changed between indexed and tip
-    head_blobs: dict[str, str | None]  # file -> its blob at tip
+    head_blobs: dict[str, str | None]  # file to read -> its blob at tip
     to_read: dict[str, FileStat]
     gone: set[str]
     scanned_at: int
@@ -346,9 +353,14 @@ def _plan(
         known = state.known if state is not None else _known_files(index)
 
     committed: list[BlobChange] = diff_commits(store, indexed, tip) if indexed != tip else []
-    head_blobs = {row["file"]: row["head_blob"] for row in known.values()}
-    for change in committed:
-        head_blobs[change.path] = change.new
+    moved = {change.path: change.new for change in committed}
+
+    def head_blob(path: str) -> str | None:
+        """The file's blob at tip: changed by the new commits, or as the index knows it."""
+        if path in moved:
+            return moved[path]
+        row = known.get(path)
+        return None if row is None else row["head_blob"]
 
     # A file written again within the clock tick of the last scan keeps its size and
     # mtime: like git's "racily clean" entries, such files are hashed, not trusted. So is
@@ -368,15 +380,18 @@ def _plan(
         row = known.get(path)
         if row is None or (row["mtime_ns"], row["size"]) != (stat.mtime_ns, stat.size):
             to_read[path] = stat
-        elif row["head_blob"] != head_blobs.get(path):
+        elif row["head_blob"] != head_blob(path):
             to_read[path] = stat  # same content, but its dirty flag changes
         elif (path in suspect or stat.mtime_ns >= racy_since) and _hash_file(
             workspace.root / path
         ) != row["blob"]:
             to_read[path] = stat
+    head_blobs: dict[str, str | None] = {}
     for path in to_read:
-        if path not in head_blobs:  # new to the index, unchanged since `indexed` (a
-            head_blobs[path] = store.blob_id(path, tip)  # deletion undone, say): look it up
+        if path in moved or path in known:
+            head_blobs[path] = head_blob(path)
+        else:  # new to the index, unchanged since `indexed` (a deletion undone, say)
+            head_blobs[path] = store.blob_id(path, tip)
     gone = {path for path in looked_at if path in known and path not in work_tree}
     if candidates is None:
         gone = {path for path in known if path not in work_tree}

@@ -33,6 +33,8 @@ from tracker.store.head import HeadWatch
 from tracker.store.inotify import ChangeFeed
 from tracker.store.tree import RECORD_FOLDERS
 
+TREE_CACHE = 20_000  # parsed git trees kept between syncs (a few new ones per commit)
+
 
 class LiveIndex:
     """The warm index of one tracker root. Thread-safe: syncs and answers take `lock`."""
@@ -51,6 +53,8 @@ class LiveIndex:
         self._scanned_at_open = True  # the first sync after opening looks at every file
         self._head = HeadWatch(Path(workspace.store.repo.path))
         self._head_commit: str | None = None
+        self._head_commit_known = False
+        self._git_watched = False  # the feed watches git's HEAD and refs too
 
     @classmethod
     def start(cls, workspace: Workspace) -> LiveIndex:
@@ -59,6 +63,15 @@ class LiveIndex:
         live = cls(workspace)
         # the feed before the first sync, so that nothing written during it is missed
         live._feed = ChangeFeed.open(live.root, _watched_folder)
+        if live._feed is not None:
+            # git's HEAD, refs and packed-refs through the same feed: one read per query
+            # tells whether HEAD may have moved (else three stat calls do)
+            head = live._head
+            live._git_watched = (
+                live._feed.also_watch(head.git_dir, "git", recursive=False)
+                and live._feed.also_watch(head.common, "git", recursive=False)
+                and live._feed.also_watch(head.common / "refs", "git", recursive=True)
+            )
         try:
             live._open_index()
         except BaseException:
@@ -86,12 +99,17 @@ class LiveIndex:
                 self._open_index()
             assert self._index is not None
             rescan = full or rebuild or self._scanned_at_open or changes is None or changes.rescan
-            tip = self._tip()
+            git_quiet = (
+                self._git_watched
+                and changes is not None
+                and not changes.rescan
+                and "git" not in changes.marks
+            )
+            tip = self._tip(git_quiet)
             indexed = self._state.meta.get("commit") or None
             if not rescan and changes is not None and not changes.paths and tip == indexed:
                 return None
-            if tip != indexed:  # a new store: the old one's cached trees are of no more use
-                self._workspace = Workspace(self.root, self._workspace.actor)
+            self._workspace.store.trim_cache(TREE_CACHE)
             candidates = None if rescan or changes is None else changes.paths
             try:
                 report = sync(
@@ -132,12 +150,16 @@ class LiveIndex:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _tip(self) -> str | None:
-        """HEAD's commit: re-read only when a file that decides it changed."""
+    def _tip(self, git_quiet: bool = False) -> str | None:
+        """HEAD's commit: re-read only when a file that decides it changed (`git_quiet`:
+        the feed saw no change in git's folders since the last look)."""
+        if self._head_commit_known and git_quiet:
+            return self._head_commit
         if self._head.unchanged():
             return self._head_commit
         self._head.remember()  # first, so that a move while reading is seen next time
         self._head_commit = self._workspace.store.tip().commit
+        self._head_commit_known = True
         return self._head_commit
 
     def _open_index(self) -> None:

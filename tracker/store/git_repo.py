@@ -85,6 +85,12 @@ class GitStore:
             raise NotFound(f"no commit '{revision}' in this repository") from exc
         return str(commit.id)
 
+    def trim_cache(self, limit: int) -> None:
+        """Forget the parsed trees once there are more than `limit` (a long-running process
+        reads a few new ones per commit)."""
+        if len(self._trees) > limit:
+            self._trees.clear()
+
     def tree_by_id(self, tree_id: pygit2.Oid | str) -> pygit2.Tree:
         key = str(tree_id)
         tree = self._trees.get(key)

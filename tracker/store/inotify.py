@@ -60,9 +60,10 @@ class Changes:
 
     paths: set[str] = field(default_factory=set)
     rescan: bool = False
+    marks: set[str] = field(default_factory=set)  # labels of the other folders that changed
 
     def __bool__(self) -> bool:
-        return self.rescan or bool(self.paths)
+        return self.rescan or bool(self.paths) or bool(self.marks)
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -84,6 +85,8 @@ class ChangeFeed:
         self.root = root
         self._wanted = wanted  # relative folder path -> whether to watch it
         self._folders: dict[int, str] = {}  # watch descriptor -> folder relative to root
+        self._labels: dict[int, str] = {}  # watch descriptor -> label, for other folders
+        self._label_dirs: dict[int, Path] = {}  # ... and its folder, when watched recursively
         self._pending = Changes()
 
     @classmethod
@@ -100,6 +103,24 @@ class ChangeFeed:
             feed.close()
             return None
         return feed
+
+    def also_watch(self, folder: Path, label: str, recursive: bool) -> bool:
+        """Watch another folder (and, if `recursive`, every folder below it, including those
+        made later): any change in it only marks `label` in the next Changes. False when it
+        cannot be watched."""
+        return folder.is_dir() and self._watch_labelled(folder, label, recursive)
+
+    def _watch_labelled(self, folder: Path, label: str, recursive: bool) -> bool:
+        for directory, subdirs, _files in os.walk(folder):
+            if not recursive:
+                subdirs.clear()
+            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(directory), WATCHED)
+            if wd < 0:
+                return False
+            self._labels[wd] = label
+            if recursive:
+                self._label_dirs[wd] = Path(directory)
+        return True
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -119,6 +140,10 @@ class ChangeFeed:
                     break
                 continue
             self._parse(data)
+        if "" not in self._folders.values():  # the root itself went away: watch it anew
+            self._pending.rescan = True
+            if self.root.is_dir():
+                self._watch_tree("")
         changes, self._pending = self._pending, Changes()
         return changes
 
@@ -134,6 +159,16 @@ class ChangeFeed:
     def _event(self, wd: int, mask: int, name: str) -> None:
         if mask & IN_Q_OVERFLOW:
             self._pending.rescan = True
+            return
+        label = self._labels.get(wd)
+        if label is not None:
+            self._pending.marks.add(label)
+            if mask & IN_IGNORED:
+                del self._labels[wd]
+            elif mask & IN_ISDIR and mask & (IN_CREATE | IN_MOVED_TO):
+                parent = self._label_dirs.get(wd)  # set only for recursive watches
+                if parent is not None and not self._watch_labelled(parent / name, label, True):
+                    self._pending.rescan = True  # out of watches: it cannot be followed
             return
         folder = self._folders.get(wd)
         if folder is None:
