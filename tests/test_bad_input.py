@@ -121,9 +121,7 @@ def run_validate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
         invoked = CliRunner().invoke(cli, ["validate", *args])
     finally:
         os.chdir(previous)
-    assert invoked.exception is None or isinstance(invoked.exception, SystemExit), (
-        invoked.exception
-    )
+    assert invoked.exception is None or isinstance(invoked.exception, SystemExit), invoked.exception
     result = subprocess.CompletedProcess(
         ["tracker", "validate", *args], invoked.exit_code, invoked.stdout, invoked.stderr
     )

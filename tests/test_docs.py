@@ -31,9 +31,7 @@ def test_command_has_help_and_a_readme_entry(name: str, command: click.Command) 
     assert (command.help or "").strip(), f"`tracker {name}` has no help text"
     top = name.split()[0]
     section = rf"^### tracker ([\w-]+, )*{re.escape(top)}\b"
-    assert re.search(section, README, re.MULTILINE), (
-        f"README has no section for `tracker {top}`"
-    )
+    assert re.search(section, README, re.MULTILINE), f"README has no section for `tracker {top}`"
     if top != "merge-driver":  # git runs it; the README explains how instead
         assert re.search(rf"^tracker {re.escape(name)}\b", README, re.MULTILINE), (
             f"README has no example of `tracker {name}`"

@@ -17,14 +17,21 @@ def test_rebuild_reports_progress_up_to_every_file(tracker_repo: Path) -> None:
     items = tracker_repo / ".tracker" / "items"
     for number in range(ITEMS):
         key = f"TRK-{number:06x}"
-        data = {"id": key, "type": "task", "title": f"item {number}",
-                "created_at": "2026-01-01T00:00:00Z"}
+        data = {
+            "id": key,
+            "type": "task",
+            "title": f"item {number}",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
         (items / f"{key}.yaml").write_text(dump_record(data, WORK_ITEM.key_order))
     git(tracker_repo, "add", "-A")
     git(tracker_repo, "commit", "-q", "-m", "many items")
     seen: list[tuple[int, int]] = []
-    result = index_sync(Workspace.open(tracker_repo), rebuild=True,
-                        progress=lambda done, total: seen.append((done, total)))
+    result = index_sync(
+        Workspace.open(tracker_repo),
+        rebuild=True,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert result["files_read"] >= ITEMS
     assert len(seen) > 1
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)

@@ -127,8 +127,8 @@ def test_init_merge_driver_in_a_subfolder_and_custom_root(repo: Path) -> None:
     assert (repo / ".gitattributes").read_text() == '"my proj/work/**" merge=tracker\n'
     attr = git(repo, "check-attr", "merge", "--", "my proj/work/items/TRK-7f3a9c.yaml")
     assert attr.strip().endswith("merge: tracker")
-    assert git(repo, "check-attr", "merge", "--", "my proj/other.yaml").strip().endswith(
-        "unspecified"
+    assert (
+        git(repo, "check-attr", "merge", "--", "my proj/other.yaml").strip().endswith("unspecified")
     )
 
 
@@ -160,9 +160,10 @@ def test_same_list_edited_on_both_sides_is_a_union(merge_repo: Path) -> None:
     done = merge(merge_repo)
     assert done.returncode == 0, done.stdout + done.stderr
     assert merged_item(merge_repo)["depends_on"] == ["TRK-111111", "TRK-222222", "TRK-333333"]
-    assert "depends_on:\n  - TRK-111111\n  - TRK-222222\n  - TRK-333333\n" in item_path(
-        merge_repo
-    ).read_text()
+    assert (
+        "depends_on:\n  - TRK-111111\n  - TRK-222222\n  - TRK-333333\n"
+        in item_path(merge_repo).read_text()
+    )
     assert run(["validate"]).exit_code == 0
 
 
@@ -205,9 +206,7 @@ def test_a_true_conflict_marks_only_that_field(merge_repo: Path) -> None:
     done = merge(merge_repo)
     assert done.returncode != 0
     assert "CONFLICT" in done.stdout
-    assert (
-        f"tracker merge: conflict in .tracker/items/{ITEM_ID}.yaml fields: title" in done.stderr
-    )
+    assert f"tracker merge: conflict in .tracker/items/{ITEM_ID}.yaml fields: title" in done.stderr
     assert "Traceback" not in done.stderr
     text = item_path(merge_repo).read_text()
     assert (

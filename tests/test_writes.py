@@ -25,8 +25,16 @@ def item_file(repo: Path, item_id: str) -> Path:
 
 
 def test_new_commits_one_file_and_reports_id_and_version(tracker_repo: Path) -> None:
-    created = new("task", "Parse statements", "--priority", "2", "--label", "parser",
-                  "--meta", "estimated_hours=3")
+    created = new(
+        "task",
+        "Parse statements",
+        "--priority",
+        "2",
+        "--label",
+        "parser",
+        "--meta",
+        "estimated_hours=3",
+    )
     assert created["version"] == head(tracker_repo)
     assert git(tracker_repo, "log", "-1", "--format=%s").strip() == (
         f"tracker: new task {created['id']}: Parse statements"
@@ -61,8 +69,19 @@ def test_set_changes_fields_lists_and_metadata_with_a_readable_message(
     tracker_repo: Path,
 ) -> None:
     item = new("task", "A", "--label", "a", "--label", "b")
-    result = run(["set", item["id"][:8], "status=completed", "priority=1", "labels+=c",
-                  "labels-=a", "metadata.actual_hours=2.5", "--format", "json"])
+    result = run(
+        [
+            "set",
+            item["id"][:8],
+            "status=completed",
+            "priority=1",
+            "labels+=c",
+            "labels-=a",
+            "metadata.actual_hours=2.5",
+            "--format",
+            "json",
+        ]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["record"]["labels"] == ["b", "c"]
@@ -199,8 +218,21 @@ def test_delete_restore_and_history(tracker_repo: Path) -> None:
 
 
 def test_vendor_deployment_enhancement_and_config_writes(tracker_repo: Path) -> None:
-    made = run(["vendor", "new", "acme", "--extractor-version", "1.2.0", "--supports", "pdf",
-                "--passing", "5", "--total", "6"])
+    made = run(
+        [
+            "vendor",
+            "new",
+            "acme",
+            "--extractor-version",
+            "1.2.0",
+            "--supports",
+            "pdf",
+            "--passing",
+            "5",
+            "--total",
+            "6",
+        ]
+    )
     assert made.exit_code == 0, made.output
     over = run(["vendor", "set", "acme", "test_results.passing=7"])
     assert over.exit_code == 1
@@ -208,15 +240,30 @@ def test_vendor_deployment_enhancement_and_config_writes(tracker_repo: Path) -> 
     assert run(["vendor", "set", "ACME", "status=broken"]).exit_code == 0
     assert run(["vendor", "new", "Acme", "--extractor-version", "1"]).exit_code == 3
     item = new("task", "Ship")
-    deployed = run(["deploy", "record", "--pr", "12", "--title", "Ship it", "--vendor", "acme",
-                    "--item", item["id"], "--tests", "unit=5", "--format", "json"])
+    deployed = run(
+        [
+            "deploy",
+            "record",
+            "--pr",
+            "12",
+            "--title",
+            "Ship it",
+            "--vendor",
+            "acme",
+            "--item",
+            item["id"],
+            "--tests",
+            "unit=5",
+            "--format",
+            "json",
+        ]
+    )
     assert deployed.exit_code == 0, deployed.output
     record = json.loads(deployed.output)["record"]
     assert record["commit"] == item["version"] and record["branch"] == "main"
     assert record["test_summary"] == {"unit": 5} and record["vendors"] == ["acme"]
     assert run(["deploy", "record", "--pr", "1", "--title", "x", "--vendor", "nope"]).exit_code == 2
-    enhancement = run(["enhancement", "new", "Faster", "--quarter", "2027-Q1", "--format",
-                       "json"])
+    enhancement = run(["enhancement", "new", "Faster", "--quarter", "2027-Q1", "--format", "json"])
     enhancement_id = json.loads(enhancement.output)["id"]
     bad = run(["enhancement", "set", enhancement_id, "target_quarter=2027-Q5"])
     assert bad.exit_code == 1
@@ -252,7 +299,8 @@ def test_first_write_in_a_repository_without_commits(repo: Path) -> None:
 def test_ambiguous_prefix_lists_candidates(tracker_repo: Path) -> None:
     ids = [new("task", f"T{i}")["id"] for i in range(40)]
     common = next(
-        a[: len("TRK-") + 1] for a in ids
+        a[: len("TRK-") + 1]
+        for a in ids
         if sum(b.startswith(a[: len("TRK-") + 1]) for b in ids) > 1
     )
     result = run_process(["close", common], cwd=tracker_repo)

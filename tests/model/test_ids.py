@@ -25,8 +25,12 @@ def test_id_length_grows_with_the_tracker() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("TRK-7f3a9c", "TRK-7f3a9c"), ("trk-7f3a", "TRK-7f3a9c"), ("7f3b", "TRK-7f3b00"),
-     ("a", "TRK-a00001")],
+    [
+        ("TRK-7f3a9c", "TRK-7f3a9c"),
+        ("trk-7f3a", "TRK-7f3a9c"),
+        ("7f3b", "TRK-7f3b00"),
+        ("a", "TRK-a00001"),
+    ],
 )
 def test_unique_prefix_resolves(text: str, expected: str) -> None:
     assert resolve_id(text, KNOWN) == expected

@@ -100,9 +100,7 @@ def test_update_keeps_comments_and_untouched_order() -> None:
 
 def test_update_removes_a_cleared_field_only() -> None:
     original = dump_record({**ITEM, "branch": "feat/x"}, WORK_ITEM.key_order)
-    updated = update_text(
-        original, {**ITEM, "branch": "feat/x"}, ITEM, WORK_ITEM.key_order
-    )
+    updated = update_text(original, {**ITEM, "branch": "feat/x"}, ITEM, WORK_ITEM.key_order)
     assert updated == dump_record(ITEM, WORK_ITEM.key_order)
 
 
@@ -124,11 +122,19 @@ def test_update_of_a_nested_field_keeps_comments_inside_the_mapping() -> None:
         "index:\n"
         "    backend: duckdb\n"
     )
-    old = {"id_prefix": "TRK", "project": {"active_context_type": "feature",
-                                           "default_token_budget": 200000},
-           "index": {"backend": "duckdb"}}
-    new = {**old, "project": {"active_context_type": "research", "default_token_budget": 200000,
-                              "current_session": "TRK-7f3a9c"}}
+    old = {
+        "id_prefix": "TRK",
+        "project": {"active_context_type": "feature", "default_token_budget": 200000},
+        "index": {"backend": "duckdb"},
+    }
+    new = {
+        **old,
+        "project": {
+            "active_context_type": "research",
+            "default_token_budget": 200000,
+            "current_session": "TRK-7f3a9c",
+        },
+    }
     assert update_text(original, old, new, ("id_prefix", "project", "index")) == (
         "id_prefix: TRK\n"
         "project:\n"

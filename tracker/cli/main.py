@@ -38,7 +38,10 @@ COMMANDS = {
     "ready": "tracker.cli.read_cmds:ready",
     "blocked": "tracker.cli.read_cmds:blocked",
     "query": "tracker.cli.read_cmds:query",
+    "status": "tracker.cli.status_cmd:status",
     "index": "tracker.cli.index_cmd:index",
+    "archive": "tracker.cli.archive_cmd:archive",
+    "mcp": "tracker.cli.mcp_cmd:mcp",
 }
 
 

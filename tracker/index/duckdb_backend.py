@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,12 +194,7 @@ class DuckIndex:
             if batch.versions_removed and not batch.fresh:
                 self._delete_files(batch.versions_removed, ("versions",))
             with tempfile.TemporaryDirectory(prefix="tracker-index-") as scratch:
-                for table, rows in batch.rows.items():
-                    if rows:
-                        self._load(table, rows, Path(scratch))
-                for table, lines in batch.encoded.items():
-                    if lines:
-                        self._load_lines(table, lines, Path(scratch))
+                self._load_batch(batch, Path(scratch))
             if before is not None:
                 after = derived.new_state(batch.rows.get("items", []))
                 if after is None or not derived.refresh_some(self._run, before, after):
@@ -212,6 +207,38 @@ class DuckIndex:
             with suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 connection.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def bulk(self, meta: dict[str, str | None]) -> Iterator[Callable[[Batch], None]]:
+        """Fill an empty index in one transaction, batch by batch as they come (a rebuild
+        loads while its files are still being parsed); the derived tables and `meta` are
+        written at the end, and nothing is visible before the commit."""
+        with self._guarded():
+            connection = self.connection
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                with tempfile.TemporaryDirectory(prefix="tracker-index-") as scratch:
+
+                    def load(batch: Batch) -> None:
+                        with self._guarded():
+                            self._load_batch(batch, Path(scratch))
+
+                    yield load
+                derived.refresh_all(self._run)
+                self.set_meta(meta)
+                connection.execute("COMMIT")
+            except BaseException:
+                with suppress(duckdb.Error):
+                    connection.execute("ROLLBACK")
+                raise
+
+    def _load_batch(self, batch: Batch, scratch: Path) -> None:
+        for table, rows in batch.rows.items():
+            if rows:
+                self._load(table, rows, scratch)
+        for table, lines in batch.encoded.items():
+            if lines:
+                self._load_lines(table, lines, scratch)
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()

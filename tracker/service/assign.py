@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import yaml
@@ -50,10 +52,26 @@ class Assignment:
     path: tuple[str, ...]
     op: str  # "=", "+=", "-="
     text: str
+    # A value that arrived typed (JSON from an MCP client) is stored as given: parsing its
+    # text again could turn the string "2026" into a number or split a list on commas.
+    value: Any = dataclass_field(default=None, compare=False)
+    typed: bool = False
+
+    @classmethod
+    def of(cls, path: tuple[str, ...], value: Any, op: str = "=") -> Assignment:
+        """An assignment of an already typed value (`text` is only for messages)."""
+        if value is None:
+            text = ""  # as `field=` clears it on the command line
+        else:
+            text = value if isinstance(value, str) else json.dumps(value, default=str)
+        return cls(path, op, text, value, typed=True)
 
     @property
     def field(self) -> str:
         return ".".join(self.path)
+
+    def parsed(self) -> Any:
+        return self.value if self.typed else typed_value(self.path[-1], self.text)
 
 
 def parse_assignments(texts: list[str] | tuple[str, ...]) -> list[Assignment]:
@@ -95,7 +113,9 @@ def apply_assignments(data: dict[str, Any], assignments: list[Assignment]) -> di
                 raise UsageError(f"{assignment.field}: '{part}' is not a mapping")
             target = child
         if assignment.op == "=":
-            if name in LIST_FIELDS:
+            if assignment.typed:
+                target[name] = assignment.value
+            elif name in LIST_FIELDS:
                 items = [t.strip() for t in assignment.text.split(",") if t.strip()]
                 target[name] = [typed_value(name, t) for t in items]
             else:
@@ -104,7 +124,7 @@ def apply_assignments(data: dict[str, Any], assignments: list[Assignment]) -> di
         current = target.get(name) or []
         if not isinstance(current, list):
             raise UsageError(f"{assignment.field} is not a list: use = instead of {assignment.op}")
-        value = typed_value(name, assignment.text)
+        value = assignment.parsed()
         if assignment.op == "+=":
             target[name] = current if value in current else [*current, value]
         else:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import pygit2
 
 from tracker.index.duckdb_backend import (
+    Batch,
     DuckIndex,
     IndexBroken,
     IndexLocked,
@@ -416,15 +417,21 @@ def sync(
     report = SyncReport(commit=plan.tip, rebuilt=plan.rebuild)
     if plan.fresh:
         return report  # another process synced it meanwhile, or nothing changed
-    if plan.rebuild:
-        index.reset()
     tip, indexed, committed = plan.tip, plan.indexed, plan.committed
+    meta = {
+        "commit": tip or "",
+        "root": store.prefix,
+        "schema_version": str(SCHEMA_VERSION),
+        "scanned_at": str(plan.scanned_at),
+        "shallow": plan.shallow,
+    }
+    if plan.rebuild:
+        return _rebuild(workspace, index, plan, meta, report, progress, state)
 
     batch = read_files(
         workspace.root, _shown_base(workspace), plan.to_read, plan.head_blobs, progress
     )
     batch.removed = set(plan.to_read) | plan.gone
-    batch.fresh = plan.rebuild
     report.files_read, report.files_removed = len(plan.to_read), len(plan.gone)
 
     # Versions: from the new commits only when HEAD moved forward; after a reset, rebase or
@@ -438,21 +445,44 @@ def sync(
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
     batch.add(_version_rows(found))
     report.versions_updated = len(found)
-    meta = {
-        "commit": tip or "",
-        "root": store.prefix,
-        "schema_version": str(SCHEMA_VERSION),
-        "scanned_at": str(plan.scanned_at),
-        "shallow": plan.shallow,
-    }
     index.apply(batch, dict(meta))
     if state is not None:
-        if plan.rebuild:
-            state.known.clear()
         for path in batch.removed:
             state.known.pop(path, None)
         for row in batch.files:
             state.known[str(row["file"])] = row
+        state.meta.update(meta)
+    return report
+
+
+def _rebuild(
+    workspace: Workspace,
+    index: DuckIndex,
+    plan: _Plan,
+    meta: dict[str, str],
+    report: SyncReport,
+    progress: Progress | None,
+    state: IndexState | None,
+) -> SyncReport:
+    """Every file read into an emptied index: the rows load while the workers are still
+    parsing, and the history walk for versions runs meanwhile too."""
+    store = workspace.store
+    index.reset()
+    found: dict[str, CommitInfo] = {}
+    with index.bulk(dict(meta)) as load:
+        batch = read_files(
+            workspace.root,
+            _shown_base(workspace),
+            plan.to_read,
+            plan.head_blobs,
+            progress,
+            meanwhile=lambda: found.update(versions(store, plan.tip)),
+            sink=load,
+        )
+        load(Batch(rows=_version_rows(found)))
+    report.files_read, report.versions_updated = len(plan.to_read), len(found)
+    if state is not None:
+        state.known = {str(row["file"]): row for row in batch.files}
         state.meta.update(meta)
     return report
 

@@ -108,7 +108,13 @@ def update_item(
 
 def _resolve_links(reader: TreeReader, assignment: Assignment) -> Assignment:
     """Let `parent=7f3a` and `depends_on+=7f3a` use id prefixes like every other command."""
-    if assignment.path not in (("parent",), ("depends_on",)) or not assignment.text:
+    if assignment.path not in (("parent",), ("depends_on",)):
+        return assignment
+    if assignment.typed:  # ids that arrive as JSON resolve like the same ids typed as text
+        value = assignment.value
+        text = ",".join(map(str, value)) if isinstance(value, list) else (value or "")
+        assignment = Assignment(assignment.path, assignment.op, text)
+    if not assignment.text:
         return assignment
     if assignment.op == "=" and assignment.path == ("depends_on",):
         parts = [reader.resolve(WORK_ITEM, p.strip()) for p in assignment.text.split(",") if p]

@@ -31,9 +31,14 @@ def read_files(
     stats: dict[str, FileStat],
     head_blobs: dict[str, str | None],
     progress: Progress | None = None,
+    meanwhile: Callable[[], None] | None = None,
+    sink: Callable[[Batch], None] | None = None,
 ) -> Batch:
     """The rows of the given work-tree files (their content, or their problems), and their
-    `files` rows. `shown_base` + path is how a path appears in messages."""
+    `files` rows. `shown_base` + path is how a path appears in messages. `meanwhile` runs
+    in this process while the workers parse; with `sink`, each worker's rows go there as
+    they arrive (a bulk load overlapping the parsing) and the Batch returned holds only
+    the `files` rows."""
     base = f"{root}/"
     jobs: list[Job] = [
         (path, base + path, shown_base + path, head_blobs.get(path), stat.mtime_ns, stat.size)
@@ -41,10 +46,17 @@ def read_files(
     ]
     batch = Batch()
     if len(jobs) < PARALLEL_PARSE:
+        part = Batch()
         for job in jobs:
-            batch.add(_read_one(job))
+            part.add(_read_one(job))
         if progress is not None:
             progress(len(jobs), len(jobs))
+        if meanwhile is not None:
+            meanwhile()
+        if sink is None:
+            return part
+        sink(part)
+        batch.files = part.files
         return batch
     size = max(50, len(jobs) // 32)
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
@@ -53,8 +65,17 @@ def read_files(
     gc.disable()  # the rows collected here all live on: collections would only cost
     try:
         with ProcessPoolExecutor(max_workers=WORKERS) as pool:
-            for files, encoded in pool.map(_read_encoded, chunks):
-                batch.add_encoded(encoded, files)
+            parts = pool.map(_read_encoded, chunks)  # every chunk is submitted here
+            if meanwhile is not None:
+                meanwhile()
+            for files, encoded in parts:
+                if sink is None:
+                    batch.add_encoded(encoded, files)
+                else:
+                    part = Batch()
+                    part.add_encoded(encoded, files)
+                    sink(part)
+                    batch.files.extend(files)
                 done += len(files)
                 if progress is not None:
                     progress(done, len(jobs))

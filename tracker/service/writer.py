@@ -210,7 +210,16 @@ def _attempt(
     message = summary or commit_message(key, kind, before, changes)
     content = text.encode("utf-8")
     signature = store.default_signature(workspace.actor)
-    version = store.commit(tip, {path: content}, message, signature)
+    # The file first, the branch after: a reader in between sees the new content under the
+    # old version (dirty), so a write based on that read is refused as a conflict. The
+    # other order would pair the new version with the old content, and a write based on
+    # that would pass the version check and silently undo this one.
+    store.write_working(path, content)
+    try:
+        version = store.commit(tip, {path: content}, message, signature)
+    except BaseException:
+        store.write_working(path, base)  # as it was: committed, or with --force, edited
+        raise
     store.sync_worktree({path: content}, version)
     # Other files staged before stay staged; the one written is now in step with HEAD.
     store.remember_staged(version, staged_probe.staged_paths() - {store.repo_path(path)})
