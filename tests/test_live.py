@@ -203,6 +203,10 @@ def test_incremental_derived_tables_equal_a_full_refresh(
         ["set", keys[0], "parent=", "--force"],  # the cycle broken
         ["set", keys[5], f"depends_on={keys[3]}", "status=blocked"],
         ["set", keys[3], "status=completed"],
+        ["set", keys[2], "title=Renamed", "priority=1"],  # nothing derived changes
+        ["set", keys[5], f"depends_on={keys[4]},{keys[3]}"],  # the same targets, reordered
+        ["set", keys[5], f"depends_on={keys[0]}"],
+        ["set", keys[0], "status=completed"],
     ]
     for step in steps:
         if step[0] == "edit":  # the CLI refuses a cycle; an editor does not

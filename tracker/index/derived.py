@@ -72,10 +72,15 @@ SUBTREE = """
     SELECT id FROM sub
 """
 
-# (id, parent, status, deleted_at) of the item rows of some files
-ITEM_STATE = "SELECT id, parent, status, deleted_at IS NOT NULL FROM items WHERE file IN ({marks})"
+# (id, parent, status, deleted, dependencies) of the item rows of some files
+ITEM_STATE = """
+    SELECT i.id, i.parent, i.status, i.deleted_at IS NOT NULL,
+           COALESCE((SELECT list(d.depends_on ORDER BY d.position) FROM deps d
+                     WHERE d.file = i.file), [])
+    FROM items i WHERE i.file IN ({marks})
+"""
 
-ItemState = dict[str, tuple[Any, ...]]  # id -> (parent, status, deleted)
+ItemState = dict[str, tuple[Any, ...]]  # id -> (parent, status, deleted, dependencies)
 
 
 def refresh_all(run: Run) -> None:
@@ -99,12 +104,18 @@ def item_state(run: Run, files: Sequence[str]) -> ItemState | None:
     return found
 
 
-def new_state(rows: Iterable[dict[str, Any]]) -> ItemState | None:
+def new_state(
+    rows: Iterable[dict[str, Any]], deps: Iterable[dict[str, Any]] = ()
+) -> ItemState | None:
+    targets: dict[str, list[tuple[int, str]]] = {}
+    for dep in deps:
+        targets.setdefault(dep["item"], []).append((dep["position"], dep["depends_on"]))
     found: ItemState = {}
     for row in rows:
         if row["id"] in found:
             return None
-        found[row["id"]] = (row["parent"], row["status"], row["deleted_at"] is not None)
+        wanted = [target for _, target in sorted(targets.get(row["id"], []))]
+        found[row["id"]] = (row["parent"], row["status"], row["deleted_at"] is not None, wanted)
     return found
 
 
@@ -119,7 +130,7 @@ def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
         f"SELECT id FROM items WHERE id IN ({marks}) GROUP BY id HAVING count(*) > 1",
         sorted(changed),
     )
-    if held_twice:
+    if held_twice:  # another file holds one of these ids too: only a full refresh is sure
         return False
     moved = sorted(
         key
@@ -130,9 +141,15 @@ def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
         subtree = [row[0] for row in run(SUBTREE, [moved])]
         run("DELETE FROM hierarchy WHERE id IN (SELECT unnest(?::VARCHAR[]))", [subtree])
         run(PARTIAL_HIERARCHY, [subtree])
-    # an item blocks others by existing (or not), by its status and by its deletion
-    blockers = sorted(key for key in changed if before.get(key) != after.get(key))
-    counted = set(changed)
+    # an item blocks others by existing (or not), by its status and by its deletion; its
+    # own count changes with its dependencies
+    blockers = sorted(
+        key for key in changed if _blocking(before.get(key)) != _blocking(after.get(key))
+    )
+    counted = {key for key in changed if _deps(before.get(key)) != _deps(after.get(key))}
+    if not blockers and not counted:
+        return True  # a title, a description, a priority: nothing derived changes
+    counted |= set(blockers)
     if blockers:
         counted.update(
             row[0]
@@ -145,3 +162,11 @@ def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
     run("DELETE FROM open_deps WHERE item IN (SELECT unnest(?::VARCHAR[]))", [ids])
     run(OPEN_DEPS.format(where="d.item IN (SELECT unnest(?::VARCHAR[]))"), [ids])
     return True
+
+
+def _blocking(state: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    return None if state is None else (state[1], state[2])
+
+
+def _deps(state: tuple[Any, ...] | None) -> list[str] | None:
+    return None if state is None else list(state[3])

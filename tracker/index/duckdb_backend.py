@@ -193,10 +193,9 @@ class DuckIndex:
                 self._delete_files(batch.removed, _tables_of(batch.removed))
             if batch.versions_removed and not batch.fresh:
                 self._delete_files(batch.versions_removed, ("versions",))
-            with tempfile.TemporaryDirectory(prefix="tracker-index-") as scratch:
-                self._load_batch(batch, Path(scratch))
+            self._load_batch(batch)
             if before is not None:
-                after = derived.new_state(batch.rows.get("items", []))
+                after = derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
                 if after is None or not derived.refresh_some(self._run, before, after):
                     derived.refresh_all(self._run)
             elif batch:
@@ -217,13 +216,12 @@ class DuckIndex:
             connection = self.connection
             connection.execute("BEGIN TRANSACTION")
             try:
-                with tempfile.TemporaryDirectory(prefix="tracker-index-") as scratch:
 
-                    def load(batch: Batch) -> None:
-                        with self._guarded():
-                            self._load_batch(batch, Path(scratch))
+                def load(batch: Batch) -> None:
+                    with self._guarded():
+                        self._load_batch(batch)
 
-                    yield load
+                yield load
                 derived.refresh_all(self._run)
                 self.set_meta(meta)
                 connection.execute("COMMIT")
@@ -232,13 +230,13 @@ class DuckIndex:
                     connection.execute("ROLLBACK")
                 raise
 
-    def _load_batch(self, batch: Batch, scratch: Path) -> None:
+    def _load_batch(self, batch: Batch) -> None:
         for table, rows in batch.rows.items():
             if rows:
-                self._load(table, rows, scratch)
+                self._load(table, rows, None)
         for table, lines in batch.encoded.items():
             if lines:
-                self._load_lines(table, lines, scratch)
+                self._load_lines(table, lines, None)
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()
