@@ -41,6 +41,7 @@ from tracker.store.changes import (
     changed_paths,
     diff_commits,
     first_parent_meeting,
+    list_work_tree,
     scan_work_tree,
     shallow_marker,
     stat_files,
@@ -348,10 +349,9 @@ def _plan(
     shallow = shallow_marker(store)
     if meta.get("shallow", "") != shallow:
         rebuild = True  # history was deepened: versions may be older commits now
-    if rebuild:
-        indexed, known, candidates = None, {}, None
-    else:
-        known = state.known if state is not None else _known_files(index)
+    if rebuild:  # every file is read: `_rebuild` lists them, and reads their stat data
+        return _Plan(tip, None, True, {}, [], {}, {}, set(), time.time_ns(), shallow)
+    known = state.known if state is not None else _known_files(index)
 
     committed: list[BlobChange] = diff_commits(store, indexed, tip) if indexed != tip else []
     moved = {change.path: change.new for change in committed}
@@ -468,19 +468,32 @@ def _rebuild(
     parsing, and the history walk for versions runs meanwhile too."""
     store = workspace.store
     index.reset()
+    paths = list_work_tree(workspace.root)
     found: dict[str, CommitInfo] = {}
+    at_tip: dict[str, str] = {}
+
+    def meanwhile() -> None:  # git's part, while the workers parse
+        at_tip.update(tree_files(store, plan.tip))
+        found.update(versions(store, plan.tip))
+
     with index.bulk(dict(meta)) as load:
+
+        def complete(part: Batch) -> None:
+            for row in part.files:
+                row["head_blob"] = at_tip.get(str(row["file"]))
+            load(part)
+
         batch = read_files(
             workspace.root,
             _shown_base(workspace),
-            plan.to_read,
-            plan.head_blobs,
+            {path: None for path in paths},
+            {},
             progress,
-            meanwhile=lambda: found.update(versions(store, plan.tip)),
-            sink=load,
+            meanwhile=meanwhile,
+            sink=complete,
         )
         load(Batch(rows=_version_rows(found)))
-    report.files_read, report.versions_updated = len(plan.to_read), len(found)
+    report.files_read, report.versions_updated = len(paths), len(found)
     if state is not None:
         state.known = {str(row["file"]): row for row in batch.files}
         state.meta.update(meta)

@@ -5,7 +5,8 @@ that the parent only concatenates text."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,15 +21,16 @@ from tracker.store.changes import FileStat
 PARALLEL_PARSE = 400  # files; below this a process pool costs more than it saves
 WORKERS = 2
 Progress = Callable[[int, int], None]  # (files read so far, files to read)
-# (path, absolute path, path as shown in messages, blob at HEAD, mtime_ns, size)
-Job = tuple[str, str, str, str | None, int, int]
+# (path, absolute path, path as shown in messages, blob at HEAD, mtime_ns, size); without
+# stat data (a rebuild), the reader takes it from the file it opened
+Job = tuple[str, str, str, str | None, int | None, int | None]
 Encoded = dict[str, list[str]]  # table -> its rows as JSON lines
 
 
 def read_files(
     root: Path,
     shown_base: str,
-    stats: dict[str, FileStat],
+    stats: Mapping[str, FileStat | None],
     head_blobs: dict[str, str | None],
     progress: Progress | None = None,
     meanwhile: Callable[[], None] | None = None,
@@ -41,7 +43,14 @@ def read_files(
     the `files` rows."""
     base = f"{root}/"
     jobs: list[Job] = [
-        (path, base + path, shown_base + path, head_blobs.get(path), stat.mtime_ns, stat.size)
+        (
+            path,
+            base + path,
+            shown_base + path,
+            head_blobs.get(path),
+            None if stat is None else stat.mtime_ns,
+            None if stat is None else stat.size,
+        )
         for path, stat in sorted(stats.items())
     ]
     batch = Batch()
@@ -69,11 +78,13 @@ def read_files(
             if meanwhile is not None:
                 meanwhile()
             for files, encoded in parts:
+                # `files` rows come as dicts, so the caller can still complete them
+                part = Batch(rows={"files": files})
+                part.add_encoded(encoded, files)
                 if sink is None:
-                    batch.add_encoded(encoded, files)
+                    batch.add(part.rows)
+                    batch.add_encoded(part.encoded, [])
                 else:
-                    part = Batch()
-                    part.add_encoded(encoded, files)
                     sink(part)
                     batch.files.extend(files)
                 done += len(files)
@@ -90,8 +101,13 @@ def _read_one(job: Job) -> Rows:
     try:
         with open(absolute, "rb") as handle:
             raw = handle.read()
+            if mtime_ns is None or size is None:
+                info = os.fstat(handle.fileno())
+                mtime_ns, size = info.st_mtime_ns, info.st_size
     except OSError:
         raw = b""
+    if mtime_ns is None or size is None:
+        mtime_ns, size = 0, 0  # gone meanwhile: the next sync finds it missing
     rows = parse_file(path, shown, raw)
     rows["files"] = [file_row(path, str(pygit2.hash(raw)), head_blob, mtime_ns, size, rows)]
     return rows
@@ -104,7 +120,7 @@ def _read_encoded(jobs: list[Job]) -> tuple[list[dict[str, object]], Encoded]:
     encoded: Encoded = {}
     for job in jobs:
         rows = _read_one(job)
-        files.extend(rows["files"])
+        files.extend(rows.pop("files"))
         for table, table_rows in rows.items():
             encoded.setdefault(table, []).extend(encode_row(table, row) for row in table_rows)
     return files, encoded

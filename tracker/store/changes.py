@@ -194,6 +194,23 @@ def stat_files(root: Path, paths: Iterable[str]) -> dict[str, FileStat]:
 def scan_work_tree(root: Path) -> dict[str, FileStat]:
     """Every record file under the tracker root in the work tree, with its stat data."""
     found: dict[str, FileStat] = {}
+    for relative, absolute in _record_files(root):
+        try:
+            info = os.stat(absolute)
+        except FileNotFoundError:
+            continue
+        found[relative] = FileStat(relative, info.st_mtime_ns, info.st_size)
+    return found
+
+
+def list_work_tree(root: Path) -> list[str]:
+    """Every record file under the tracker root in the work tree (no stat calls: a rebuild
+    leaves them to the processes that read the files)."""
+    return [relative for relative, _absolute in _record_files(root)]
+
+
+def _record_files(root: Path) -> Iterator[tuple[str, str]]:
+    """(path relative to root, absolute path) of every record file in the work tree."""
     root_text = str(root)
     cut = len(root_text) + 1
     for directory, subdirs, files in os.walk(root_text):
@@ -202,11 +219,5 @@ def scan_work_tree(root: Path) -> dict[str, FileStat]:
         records = is_record_folder(relative_dir)  # decided once per folder, not per file
         for name in files:
             relative = f"{relative_dir}/{name}" if relative_dir else name
-            if not (records and not name.startswith(".")) and not is_record_path(relative):
-                continue
-            try:
-                info = os.stat(os.path.join(directory, name))
-            except FileNotFoundError:
-                continue
-            found[relative] = FileStat(relative, info.st_mtime_ns, info.st_size)
-    return found
+            if (records and not name.startswith(".")) or is_record_path(relative):
+                yield relative, os.path.join(directory, name)
