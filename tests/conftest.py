@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -64,6 +66,20 @@ def tracker_repo(repo: Path) -> Path:
 def run(args: list[str], input: str | None = None) -> Result:
     """Run the CLI in-process (fast); exit codes and output as a user would see them."""
     return CliRunner().invoke(cli, args, input=input, catch_exceptions=False)
+
+
+def cli_json(*args: str) -> dict[str, Any]:
+    """One in-process CLI call with --format json; it must succeed."""
+    result = run([*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def new_item(*args: str) -> str:
+    """`tracker new ARGS`, in-process; the new item's id."""
+    item_id: str = cli_json("new", *args)["id"]
+    return item_id
 
 
 def run_process(args: list[str], cwd: Path, **kwargs: object) -> subprocess.CompletedProcess[str]:

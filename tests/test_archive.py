@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import git, run
+from tests.conftest import new_item as new
 from tracker.store.git_repo import GitStore
 
 LONG_AGO = "2020-01-01T00:00:00Z"
-
-
-def new(*args: str) -> str:
-    result = run(["new", *args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    key: str = json.loads(result.output)["id"]
-    return key
 
 
 def item_path(repo: Path, key: str, folder: str = "items") -> Path:

@@ -26,6 +26,8 @@ import pytest
 import yaml
 
 from tests.conftest import GIT_IDENTITY, PROJECT_ROOT, git, run, run_process
+from tests.conftest import cli_json as cli
+from tests.conftest import new_item as new
 from tracker.index import duckdb_backend
 from tracker.index.schema import SCHEMA_VERSION
 
@@ -34,19 +36,6 @@ EVERYTHING = "100000"
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def cli(*args: str) -> dict[str, Any]:
-    """One in-process CLI call with --format json; it must succeed."""
-    result = run([*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
-def new(*args: str) -> str:
-    item_id: str = cli("new", *args)["id"]
-    return item_id
 
 
 def head(repo: Path) -> str:

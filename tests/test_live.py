@@ -3,7 +3,6 @@ check, incremental syncs and derived tables, and its answers right after any cha
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, run
+from tests.conftest import new_item as new
 from tracker.index import derived
 from tracker.service import live as live_module
 from tracker.service import reads
@@ -19,13 +19,6 @@ from tracker.service.live import LiveIndex
 from tracker.service.workspace import Workspace
 from tracker.store.head import HeadWatch
 from tracker.store.inotify import ChangeFeed
-
-
-def new(*args: str) -> str:
-    made = run(["new", *args, "--format", "json"])
-    assert made.exit_code == 0, made.output
-    key: str = json.loads(made.output)["id"]
-    return key
 
 
 @pytest.fixture

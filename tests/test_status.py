@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT, git, run
+from tests.conftest import cli_json as cli
+from tests.conftest import new_item as new
 from tracker.service import status_render
 from tracker.service.status import _indent
 from tracker.service.status_render import mermaid_label
@@ -35,18 +37,6 @@ ODD_TITLE = 'Parse "quoted" <b>bold</b> & #1 | `code`'
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def cli(*args: str) -> dict[str, Any]:
-    result = run([*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
-def new(*args: str) -> str:
-    item_id: str = cli("new", *args)["id"]
-    return item_id
 
 
 def report(*args: str) -> str:
