@@ -445,7 +445,12 @@ def sync(
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
     batch.add(_version_rows(found))
     report.versions_updated = len(found)
-    index.apply(batch, dict(meta))
+    # what the index already knows: files without problems rows, bookkeeping kept as is
+    batch.clean = {p for p in batch.removed if (plan.known.get(p) or {}).get("valid") is True}
+    if state is not None and candidates is not None and not plan.rebuild:
+        meta.pop("scanned_at")  # the feed, not stat data, tells what changed: keep the old
+    changed_meta = {k: v for k, v in meta.items() if state is None or state.meta.get(k) != v}
+    index.apply(batch, dict(changed_meta))
     if state is not None:
         for path in batch.removed:
             state.known.pop(path, None)
@@ -547,7 +552,7 @@ def _exists(workspace: Workspace, sha: str) -> bool:
 def _known_files(index: DuckIndex) -> dict[str, dict[str, Any]]:
     return {
         row["file"]: row
-        for row in index.rows("SELECT file, blob, head_blob, mtime_ns, size FROM files")
+        for row in index.rows("SELECT file, blob, head_blob, mtime_ns, size, valid FROM files")
     }
 
 
