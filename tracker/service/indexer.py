@@ -441,7 +441,7 @@ def sync(
     elif indexed == tip:
         found = {}
     else:
-        found = _moved_versions(workspace, indexed, tip)
+        found = _moved_versions(workspace, indexed, tip, committed)
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
     batch.add(_version_rows(found))
     report.versions_updated = len(found)
@@ -505,7 +505,9 @@ def _rebuild(
     return report
 
 
-def _moved_versions(workspace: Workspace, indexed: str, tip: str | None) -> dict[str, CommitInfo]:
+def _moved_versions(
+    workspace: Workspace, indexed: str, tip: str | None, committed: list[BlobChange]
+) -> dict[str, CommitInfo]:
     """Versions that change when HEAD moves from `indexed` to `tip`: every file changed on
     tip's first-parent line since it met the indexed line, and every file changed on the
     indexed line since then (a file that ends equal on both lines may still have another
@@ -513,6 +515,14 @@ def _moved_versions(workspace: Workspace, indexed: str, tip: str | None) -> dict
     store = workspace.store
     if tip is None:
         return {}
+    parents = store.repo[tip].peel(pygit2.Commit).parent_ids
+    if parents and str(parents[0]) == indexed:
+        # one commit on top of the indexed one (the usual case): it changed exactly the
+        # files just diffed, so no second walk of its trees is needed
+        if not committed:
+            return {}
+        info = store.commit_info(tip)
+        return {change.path: info for change in committed}
     meeting = first_parent_meeting(store, indexed, tip)
     if meeting is None:
         return versions(store, tip)  # unrelated histories
