@@ -257,6 +257,11 @@ def test_archived_items_are_listed_shown_and_keep_their_history(tracker_repo: Pa
     assert events[-1][0] == "created"
     assert "archived" in run(["history", done]).output
 
+    # archived items are read-only, and a write says so (not "not found")
+    refused = run(["set", done, "priority=2"])
+    assert refused.exit_code == 1
+    assert f"{done} is archived (.tracker/archive/items/{done}.yaml)" in refused.output
+
 
 def test_a_branch_that_keeps_moving_is_a_conflict_and_nothing_is_written(
     tracker_repo: Path, monkeypatch: pytest.MonkeyPatch

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from tracker.constants import CONFIG_FILE
 from tracker.errors import Conflict, Problem, ValidationFailed
-from tracker.model.kinds import CONFIG, Kind, record_as_data, schema_ref
+from tracker.model.kinds import ARCHIVED_ITEM, CONFIG, WORK_ITEM, Kind, record_as_data, schema_ref
 from tracker.model.parse import describe_error
 from tracker.model.yaml_write import dump_record, update_text
 from tracker.service.integrity import check_record
@@ -174,8 +174,14 @@ def _attempt(
             raise Conflict(f"{key} already exists ({workspace.display(path)})")
         path = workspace.record_path(kind, key)
     elif path is None or (kind is CONFIG and store.blob_id(path, tip.commit) is None):
-        from tracker.errors import NotFound
+        from tracker.errors import NotFound, UsageError
 
+        archived = reader.locate(ARCHIVED_ITEM, key) if kind is WORK_ITEM else None
+        if archived is not None:
+            raise UsageError(
+                f"{key} is archived ({workspace.display(archived)}): archived items are "
+                "read-only; move its file back into items/ (and commit) to change it"
+            )
         raise NotFound(f"no {kind.name.replace('-', ' ')} '{key}' at {tip.commit or 'HEAD'}")
 
     committed_blob = store.blob_id(path, tip.commit)
