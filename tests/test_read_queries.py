@@ -115,7 +115,8 @@ def load(rows: list[Row]) -> DuckIndex:
         ]
         table["versions"].append({"file": row.file, "version": f"v-{row.id}", "author": "a"})
         table["files"].append({"file": row.file, "blob": "b", "head_blob": "b", "valid": True})
-    index.apply(Batch(rows=table, fresh=True), {})
+    with index.bulk({}) as load:
+        load(Batch(rows=table))
     return index
 
 

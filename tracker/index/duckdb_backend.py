@@ -61,7 +61,6 @@ class Batch:
     # rows already encoded as JSON lines (by parse workers), loaded like `rows`
     encoded: dict[str, list[str]] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)  # the `files` rows that come
-    fresh: bool = False  # the index was just emptied: nothing to delete, derive in full
     clean: set[str] = field(default_factory=set)  # removed files known to have no problems
 
     def add(self, rows: Rows) -> None:
@@ -73,6 +72,12 @@ class Batch:
         for table, lines in encoded.items():
             self.encoded.setdefault(table, []).extend(lines)
         self.files.extend(files)
+
+    def merge(self, other: Batch) -> None:
+        """Take in another batch's rows (not what it removes)."""
+        for table, rows in other.rows.items():
+            self.rows.setdefault(table, []).extend(rows)
+        self.add_encoded(other.encoded, other.files)
 
     def __bool__(self) -> bool:
         return (
@@ -190,9 +195,9 @@ class DuckIndex:
         connection.execute("BEGIN TRANSACTION")
         try:
             item_files = sorted(f for f in batch.removed if _folder(f) in ITEM_FOLDERS)
-            small = len(batch.removed) <= SMALL_BATCH and not batch.fresh
+            small = len(batch.removed) <= SMALL_BATCH
             before = derived.item_state(self._run, item_files) if small else None
-            if batch.removed and not batch.fresh:
+            if batch.removed:
                 tables = _tables_of(batch.removed)
                 if batch.clean >= batch.removed:
                     tables = tuple(t for t in tables if t != "problems")
@@ -203,7 +208,7 @@ class DuckIndex:
                 ):
                     tables = tuple(t for t in tables if t != "deps")  # they had none
                 self._delete_files(batch.removed, tables)
-            if batch.versions_removed and not batch.fresh:
+            if batch.versions_removed:
                 self._delete_files(batch.versions_removed, ("versions",))
             self._load_batch(batch)
             if before is not None:
@@ -246,10 +251,10 @@ class DuckIndex:
     def _load_batch(self, batch: Batch) -> None:
         for table, rows in batch.rows.items():
             if rows:
-                self._load(table, rows, None)
+                self._load(table, rows)
         for table, lines in batch.encoded.items():
             if lines:
-                self._load_lines(table, lines, None)
+                self._load_lines(table, lines)
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()
@@ -262,7 +267,7 @@ class DuckIndex:
                 self.connection.execute(f"DELETE FROM {table} WHERE file IN ({marks})", values)
             return
         self.connection.execute("CREATE OR REPLACE TEMP TABLE gone (file VARCHAR)")
-        self._load("gone", [{"file": f} for f in values], None, columns=(("file", "VARCHAR"),))
+        self._load("gone", [{"file": f} for f in values], columns=(("file", "VARCHAR"),))
         for table in tables:
             self.connection.execute(f"DELETE FROM {table} WHERE file IN (SELECT file FROM gone)")
 
@@ -270,7 +275,6 @@ class DuckIndex:
         self,
         table: str,
         rows: Sequence[dict[str, Any]],
-        scratch: Path | None,
         columns: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         columns = columns or TABLES[table]
@@ -287,19 +291,18 @@ class DuckIndex:
             lines = [encode_row(table, row) for row in rows]
         else:
             lines = [json.dumps({c: row.get(c) for c, _ in columns}) for row in rows]
-        self._load_lines(table, lines, scratch, columns)
+        self._load_lines(table, lines, columns)
 
     def _load_lines(
         self,
         table: str,
         lines: Sequence[str],
-        scratch: Path | None,
         columns: tuple[tuple[str, str], ...] | None = None,
     ) -> None:
         """Rows encoded as JSON lines, loaded set-based through a scratch file."""
         columns = columns or TABLES[table]
         names = ", ".join(c for c, _ in columns)
-        fd, name = tempfile.mkstemp(suffix=".jsonl", dir=scratch)
+        fd, name = tempfile.mkstemp(prefix="tracker-index-", suffix=".jsonl")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write("\n".join(lines))

@@ -10,6 +10,10 @@ missing, corrupt or outdated index is rebuilt; one locked by another process
 beyond a short wait is bypassed by answering from the files. An index with
 nothing to sync is read through a shared read-only connection, so parallel
 queries do not queue for DuckDB's single writer.
+
+A long-running process registers a warm index here (tracker.service.live): it owns
+the file, keeps the bookkeeping in memory and names the changed files itself, so
+`answered` goes through it and a sync looks at those files only.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from tracker.index.duckdb_backend import (
 )
 from tracker.index.rows import Rows
 from tracker.index.schema import SCHEMA_VERSION
+from tracker.query import sql
 from tracker.service.reading import Progress, blob_rows, read_files
 from tracker.service.workspace import Workspace
 from tracker.store.changes import (
@@ -70,7 +75,18 @@ class Answer:
     cache: dict[Any, Any] | None = None
 
     def envelope(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {**data, "data_source": self.data_source, "warnings": self.warnings}
+        """`data` with where it came from and what degraded it, files that failed
+        validation (and are left out of every answer) included."""
+        warnings = list(self.warnings)
+        problems = self.memo("problems", lambda: self.index.rows(*sql.problems()))
+        if problems:
+            files = sorted({row["file"] for row in problems})
+            shown = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
+            warnings.append(
+                f"{len(files)} file(s) failed validation and are left out: {shown} "
+                "(run `tracker validate`)"
+            )
+        return {**data, "data_source": self.data_source, "warnings": warnings}
 
     def memo(self, key: Any, compute: Callable[[], T]) -> T:
         """`compute()`, remembered while the index stays as it is (callers must not change
@@ -393,9 +409,9 @@ def _plan(
             head_blobs[path] = head_blob(path)
         else:  # new to the index, unchanged since `indexed` (a deletion undone, say)
             head_blobs[path] = store.blob_id(path, tip)
-    gone = {path for path in looked_at if path in known and path not in work_tree}
-    if candidates is None:
-        gone = {path for path in known if path not in work_tree}
+    # gone: known to the index, no longer in the work tree (of the files looked at)
+    gone = {path for path in (known if candidates is None else looked_at) if path in known}
+    gone.difference_update(work_tree)
     return _Plan(
         tip, indexed, rebuild, known, committed, head_blobs, to_read, gone, scanned_at, shallow
     )
@@ -447,7 +463,7 @@ def sync(
     report.versions_updated = len(found)
     # what the index already knows: files without problems rows, bookkeeping kept as is
     batch.clean = {p for p in batch.removed if (plan.known.get(p) or {}).get("valid") is True}
-    if state is not None and candidates is not None and not plan.rebuild:
+    if state is not None and candidates is not None:
         meta.pop("scanned_at")  # the feed, not stat data, tells what changed: keep the old
     changed_meta = {k: v for k, v in meta.items() if state is None or state.meta.get(k) != v}
     index.apply(batch, dict(changed_meta))
@@ -571,13 +587,9 @@ def _build_from_commit(workspace: Workspace, index: DuckIndex, commit: str) -> N
     store = workspace.store
     index.reset()
     files = tree_files(store, commit)
-    batch = blob_rows(
-        commit, ((path, blob, store.read_blob(blob)) for path, blob in sorted(files.items()))
-    )
-    batch.fresh = True
-    found = versions(store, commit, wanted=set(files))
-    batch.add(_version_rows(found))
-    index.apply(batch, {"commit": commit, "root": store.prefix})
+    with index.bulk({"commit": commit, "root": store.prefix}) as load:
+        load(blob_rows(commit, ((p, b, store.read_blob(b)) for p, b in sorted(files.items()))))
+        load(Batch(rows=_version_rows(versions(store, commit, wanted=set(files)))))
 
 
 def _version_rows(found: dict[str, CommitInfo]) -> Rows:

@@ -39,12 +39,12 @@ TREE_CACHE = 20_000  # parsed git trees kept between syncs (a few new ones per c
 class LiveIndex:
     """The warm index of one tracker root. Thread-safe: syncs and answers take `lock`."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, in_memory: bool = False) -> None:
         self.root = workspace.root
         self.lock = threading.RLock()
-        self.generation = 0  # bumped whenever the index changes
         self._workspace = workspace
-        self._path = index_path(workspace)
+        # in memory: for a process that cannot own the shared file (another one does)
+        self._path: Path | None = None if in_memory else index_path(workspace)
         self._index: DuckIndex | None = None
         self._state = IndexState()
         self._cache: dict[Any, Any] = {}
@@ -57,10 +57,11 @@ class LiveIndex:
         self._git_watched = False  # the feed watches git's HEAD and refs too
 
     @classmethod
-    def start(cls, workspace: Workspace) -> LiveIndex:
+    def start(cls, workspace: Workspace, in_memory: bool = False) -> LiveIndex:
         """Open (or create) the index and route this process's queries on the root through
-        it; the first of them syncs it in full. IndexLocked when another process owns it."""
-        live = cls(workspace)
+        it; the first of them syncs it in full. IndexLocked when another process owns the
+        file (`in_memory`: a private index, never locked)."""
+        live = cls(workspace, in_memory)
         # the feed before the first sync, so that nothing written during it is missed
         live._feed = ChangeFeed.open(live.root, _watched_folder)
         if live._feed is not None:
@@ -122,7 +123,6 @@ class LiveIndex:
                 report = sync(self._workspace, self._index, True, progress, self._state)
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
-                self.generation += 1
                 self._cache.clear()
             return report
 
@@ -169,29 +169,32 @@ class LiveIndex:
             raise
         except IndexUnavailable as exc:  # unreadable: it holds nothing the files do not
             self._notes.append(f"{exc.message}; rebuilt it")
-            discard_index(self._path)
+            self._discard()
             index = DuckIndex.open(self._path)
         try:
             self._state = IndexState.read(index)
         except IndexUnavailable as exc:
             index.close()
             self._notes.append(f"{exc.message}; rebuilt it")
-            discard_index(self._path)
+            self._discard()
             index = DuckIndex.open(self._path)
             self._state = IndexState.read(index)
         self._index = index
         self._cache.clear()
         self._scanned_at_open = True
-        self.generation += 1
 
     def _close_index(self, discard: bool = False) -> None:
         if self._index is not None:
             self._index.close()
             self._index = None
         if discard:
-            discard_index(self._path)
+            self._discard()
         self._state = IndexState()
         self._cache.clear()
+
+    def _discard(self) -> None:
+        if self._path is not None:
+            discard_index(self._path)
 
 
 def _watched_folder(relative: str) -> bool:

@@ -54,6 +54,14 @@ def read_files(
         for path, stat in sorted(stats.items())
     ]
     batch = Batch()
+
+    def deliver(part: Batch) -> None:
+        if sink is None:
+            batch.merge(part)
+        else:
+            sink(part)
+            batch.files.extend(part.files)
+
     if len(jobs) < PARALLEL_PARSE:
         part = Batch()
         for job in jobs:
@@ -62,10 +70,7 @@ def read_files(
             progress(len(jobs), len(jobs))
         if meanwhile is not None:
             meanwhile()
-        if sink is None:
-            return part
-        sink(part)
-        batch.files = part.files
+        deliver(part)
         return batch
     size = max(50, len(jobs) // 32)
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
@@ -81,12 +86,7 @@ def read_files(
                 # `files` rows come as dicts, so the caller can still complete them
                 part = Batch(rows={"files": files})
                 part.add_encoded(encoded, files)
-                if sink is None:
-                    batch.add(part.rows)
-                    batch.add_encoded(part.encoded, [])
-                else:
-                    sink(part)
-                    batch.files.extend(files)
+                deliver(part)
                 done += len(files)
                 if progress is not None:
                     progress(done, len(jobs))

@@ -68,8 +68,7 @@ def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) ->
         page, count = sql.list_items(resolved, under_path)
         items = _items(answer.index, page)
         total = answer.index.rows(*count)[0]["n"]
-        return _envelope(
-            answer,
+        return answer.envelope(
             {
                 "items": items,
                 "total_count": total,
@@ -118,8 +117,7 @@ def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[st
         deployments = []
         if "deployment" in links:
             deployments = _items(index, sql.deployments_of_item(item_id))
-        return _envelope(
-            answer,
+        return answer.envelope(
             {
                 "id": item_id,
                 "kind": "work-item",
@@ -238,14 +236,14 @@ def tree(
             if path is not None:
                 deepest = None if depth is None else int(top[0]["depth"]) + depth
                 rows += index.rows(*sql.descendants(path, deepest, include_deleted))
-        return _envelope(answer, {"items": rows[:MAX_TREE]})
+        return answer.envelope({"items": rows[:MAX_TREE]})
 
     return answered(workspace, at, compute)
 
 
 def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        return _envelope(answer, {"items": _items(answer.index, sql.ready(limit))})
+        return answer.envelope({"items": _items(answer.index, sql.ready(limit))})
 
     return answered(workspace, at, compute)
 
@@ -265,7 +263,7 @@ def blocked(workspace: Workspace, limit: int, at: str | None = None) -> dict[str
                 )
         for item in items:
             item["blocked_by"] = blockers.get(item["id"], [])
-        return _envelope(answer, {"items": items})
+        return answer.envelope({"items": items})
 
     return answered(workspace, at, compute)
 
@@ -294,7 +292,7 @@ def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> d
             entry["depends_on"] = [node(child, seen | {key}) for child in edges.get(key, [])]
             return entry
 
-        return _envelope(answer, {"tree": node(root, frozenset())})
+        return answer.envelope({"tree": node(root, frozenset())})
 
     return answered(workspace, at, compute)
 
@@ -326,7 +324,7 @@ def _reachable(
 def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         rows = [dict(row) for row in _all_vendors(answer) if status in (None, row["status"])]
-        return _envelope(answer, {"vendors": rows, "total_count": len(rows)})
+        return answer.envelope({"vendors": rows, "total_count": len(rows)})
 
     return answered(workspace, at, compute)
 
@@ -337,7 +335,7 @@ def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, 
         row = found.get(name.lower())
         if row is None:
             raise NotFound(f"no vendor '{name}'")
-        return _envelope(answer, {"vendor": dict(row)})
+        return answer.envelope({"vendor": dict(row)})
 
     return answered(workspace, at, compute)
 
@@ -361,7 +359,7 @@ def deployments(
 ) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.rows(*sql.deployments(query))]
-        return _envelope(answer, {"deployments": rows})
+        return answer.envelope({"deployments": rows})
 
     return answered(workspace, at, compute)
 
@@ -371,7 +369,7 @@ def enhancements(
 ) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.rows(*sql.enhancements(query))]
-        return _envelope(answer, {"enhancements": rows})
+        return answer.envelope({"enhancements": rows})
 
     return answered(workspace, at, compute)
 
@@ -379,18 +377,6 @@ def enhancements(
 def run_query(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         rows = [_plain(row) for row in answer.index.read_only_query(text)]
-        return _envelope(answer, {"rows": rows, "row_count": len(rows)})
+        return answer.envelope({"rows": rows, "row_count": len(rows)})
 
     return answered(workspace, at, compute)
-
-
-def _envelope(answer: Answer, data: dict[str, Any]) -> dict[str, Any]:
-    problems = answer.memo("problems", lambda: answer.index.rows(*sql.problems()))
-    if problems:
-        files = sorted({row["file"] for row in problems})
-        shown = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
-        answer.warnings.append(
-            f"{len(files)} file(s) failed validation and are left out: {shown} "
-            "(run `tracker validate`)"
-        )
-    return answer.envelope(data)

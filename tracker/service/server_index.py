@@ -18,15 +18,6 @@ from tracker.service.live import LiveIndex
 from tracker.service.workspace import Workspace
 
 
-class PrivateLiveIndex(LiveIndex):
-    """A LiveIndex in memory, for a process that cannot own the shared index file."""
-
-    def __init__(self, workspace: Workspace) -> None:
-        super().__init__(workspace)
-        # DuckIndex.open(None) opens an in-memory database; nothing else reads the path.
-        self._path = None  # type: ignore[assignment]
-
-
 @dataclass
 class ServerIndex:
     live: LiveIndex
@@ -45,7 +36,7 @@ def keep_index_warm(workspace: Workspace) -> ServerIndex:
     try:
         live = LiveIndex.start(workspace)
     except IndexLocked as exc:
-        private = PrivateLiveIndex.start(workspace)
+        private = LiveIndex.start(workspace, in_memory=True)
         note = (
             f"another process (tracker watch, serve or another MCP server) holds the index "
             f"({exc.message}); this server keeps a private copy in memory"

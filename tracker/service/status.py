@@ -18,7 +18,6 @@ from tracker.model.vendor import FormatSupport, VendorStatus
 from tracker.model.work_item import ItemStatus
 from tracker.query import status_sql
 from tracker.service.indexer import Answer, answered
-from tracker.service.reads import _envelope
 from tracker.service.workspace import Workspace
 
 DEPLOYMENTS_SHOWN = 10
@@ -34,8 +33,7 @@ def status_data(workspace: Workspace, at: str | None = None) -> dict[str, Any]:
 
     def compute(answer: Answer) -> dict[str, Any]:
         sections = answer.memo("status-report", lambda: _sections(answer.index))
-        return _envelope(
-            answer,
+        return answer.envelope(
             {
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "git": _git_state(workspace, at, answer.commit),

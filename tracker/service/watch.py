@@ -35,6 +35,7 @@ from watchdog.observers import Observer
 from tracker.errors import TrackerError
 from tracker.service.live import LiveIndex
 from tracker.service.workspace import Workspace
+from tracker.store.head import common_dir
 from tracker.store.tree import RECORD_FOLDERS, is_record_path
 
 DEBOUNCE_SECONDS = 0.02
@@ -166,13 +167,11 @@ class Watcher:
         """Git's folders to watch: the files of interest in each (git moves each into place
         from `<name>.lock`), or None for everything below it."""
         folders: dict[Path, frozenset[str] | None] = {}
-        pointer = self.git_dir / "commondir"  # a linked worktree shares the main one's refs
-        if pointer.is_file():
-            common = (self.git_dir / pointer.read_text(encoding="utf-8").strip()).resolve()
+        common = common_dir(self.git_dir)  # a linked worktree shares the main one's refs
+        if common != self.git_dir:
             folders[self.git_dir] = frozenset({"HEAD", "index"})
             folders[common] = frozenset({"packed-refs"})
         else:
-            common = self.git_dir
             folders[common] = frozenset({"HEAD", "index", "packed-refs"})
         if (common / "refs").is_dir():
             folders[common / "refs"] = None

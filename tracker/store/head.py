@@ -22,16 +22,21 @@ def _key(path: Path) -> StatKey:
     return info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns
 
 
+def common_dir(git_dir: Path) -> Path:
+    """Where the refs are: a linked worktree's git directory names the main one's."""
+    try:
+        pointer = (git_dir / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return git_dir
+    return (git_dir / pointer).resolve()
+
+
 class HeadWatch:
     """Remembers the stat data of HEAD, the ref it names and packed-refs."""
 
     def __init__(self, git_dir: Path) -> None:
         self.git_dir = git_dir
-        pointer = git_dir / "commondir"  # a linked worktree keeps its refs in the main one
-        try:
-            self.common = (git_dir / pointer.read_text(encoding="utf-8").strip()).resolve()
-        except OSError:
-            self.common = git_dir
+        self.common = common_dir(git_dir)
         self._seen: tuple[StatKey, ...] | None = None
         self._head: tuple[StatKey, Path | None] = (None, None)  # HEAD's stat, the ref it names
 
