@@ -285,3 +285,41 @@ def test_the_feed_watches_a_root_that_was_removed_and_made_again(tmp_path: Path)
         assert feed.drain().paths == {"tracker.yaml"}
     finally:
         feed.close()
+
+
+def test_ids_held_twice_in_a_parent_cycle_do_not_multiply_the_hierarchy_walk() -> None:
+    """Two ids each held by two files (a bad merge), in a cycle reachable from a root: the
+    walk over every (id, parent) row used to double at each of its 64 steps; it must stay a
+    walk over distinct pairs and give each id its shortest path, in full and in part."""
+    from tracker.index.duckdb_backend import Batch, DuckIndex
+
+    def item(file: str, key: str, parent: str | None) -> dict[str, object]:
+        return {
+            "file": file, "id": key, "archived": False, "type": "task", "title": key,
+            "status": "active", "priority": 1, "parent": parent, "labels": [],
+            "created_at": "2024-01-01T00:00:00Z", "metadata": {},
+        }  # fmt: skip
+
+    items = [
+        item("items/R.yaml", "R", None),
+        item("items/X.yaml", "X", "R"),
+        item("items/X2.yaml", "X", "Y"),
+        item("items/Y.yaml", "Y", "X"),
+        item("items/Y2.yaml", "Y", "X"),
+    ]
+    index = DuckIndex.open(None)
+    # an explosion fails at once (out of memory, no spilling) rather than filling the disk
+    index.connection.execute("SET memory_limit = '200MB'")
+    index.connection.execute("SET temp_directory = ''")
+    with index.bulk({}) as load:
+        load(Batch(rows={"items": items}))
+    expected = [("R", "R", 0), ("X", "R/X", 1), ("Y", "R/X/Y", 2)]
+    found = index.connection.execute("SELECT * FROM hierarchy ORDER BY id").fetchall()
+    assert found == expected
+
+    def run(sql: str, params: object) -> list[tuple[object, ...]]:
+        return index.connection.execute(sql, params).fetchall()
+
+    index.connection.execute("DELETE FROM hierarchy WHERE id IN ('X', 'Y')")
+    run(derived.PARTIAL_HIERARCHY, [["X", "Y"]])
+    assert index.connection.execute("SELECT * FROM hierarchy ORDER BY id").fetchall() == expected

@@ -15,15 +15,19 @@ from typing import Any
 
 Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-# Materialised paths: root ids first; items in a parent cycle get none.
+# Materialised paths: root ids first; items in a parent cycle get none. The walk steps over
+# distinct (id, parent) pairs: an id held by two files with the same parent would otherwise
+# double the rows below it at every step, and in a cycle (reachable through such an id)
+# that is 2^64 rows.
 FULL_HIERARCHY = """
     INSERT INTO hierarchy
-    WITH RECURSIVE walk(id, path, depth) AS (
-        SELECT id, id, 0 FROM items
+    WITH RECURSIVE pairs AS MATERIALIZED (SELECT DISTINCT id, parent FROM items),
+    walk(id, path, depth) AS (
+        SELECT id, id, 0 FROM pairs
         WHERE parent IS NULL OR parent NOT IN (SELECT id FROM items)
         UNION ALL
         SELECT i.id, walk.path || '/' || i.id, walk.depth + 1
-        FROM items i JOIN walk ON i.parent = walk.id
+        FROM pairs i JOIN walk ON i.parent = walk.id
         WHERE walk.depth < 64
     )
     -- stored in path order: a subtree's rows then sit together, and DuckDB's per-block
@@ -36,20 +40,20 @@ FULL_HIERARCHY = """
 PARTIAL_HIERARCHY = """
     INSERT INTO hierarchy
     WITH RECURSIVE s(id) AS (SELECT unnest(?::VARCHAR[])),
+    pairs AS MATERIALIZED (SELECT DISTINCT id, parent FROM items WHERE id IN (SELECT id FROM s)),
     walk(id, path, depth) AS (
         SELECT * FROM (
-            SELECT i.id, i.id AS path, 0 AS depth FROM items i
-            WHERE i.id IN (SELECT id FROM s)
-              AND (i.parent IS NULL OR i.parent NOT IN (SELECT id FROM items))
+            SELECT i.id, i.id AS path, 0 AS depth FROM pairs i
+            WHERE i.parent IS NULL OR i.parent NOT IN (SELECT id FROM items)
             UNION ALL
-            SELECT i.id, h.path || '/' || i.id, h.depth + 1 FROM items i
+            SELECT i.id, h.path || '/' || i.id, h.depth + 1 FROM pairs i
             JOIN hierarchy h ON h.id = i.parent
-            WHERE i.id IN (SELECT id FROM s) AND i.parent NOT IN (SELECT id FROM s)
+            WHERE i.parent NOT IN (SELECT id FROM s)
         )
         UNION ALL
         SELECT i.id, walk.path || '/' || i.id, walk.depth + 1
-        FROM items i JOIN walk ON i.parent = walk.id
-        WHERE i.id IN (SELECT id FROM s) AND walk.depth < 64
+        FROM pairs i JOIN walk ON i.parent = walk.id
+        WHERE walk.depth < 64
     )
     SELECT id, min(path), min(depth) FROM walk GROUP BY id
 """
@@ -126,12 +130,10 @@ def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
     if not changed:
         return True
     marks = ", ".join("?" for _ in changed)
-    held_twice = run(
-        f"SELECT id FROM items WHERE id IN ({marks}) GROUP BY id HAVING count(*) > 1",
-        sorted(changed),
-    )
-    if held_twice:  # another file holds one of these ids too: only a full refresh is sure
-        return False
+    # counted here, not with GROUP BY: index lookups cost DuckDB a tenth of a hash aggregate
+    held = [row[0] for row in run(f"SELECT id FROM items WHERE id IN ({marks})", sorted(changed))]
+    if len(held) != len(set(held)):  # another file holds one of these ids too: only a full
+        return False  # refresh is sure
     moved = sorted(
         key
         for key in changed
