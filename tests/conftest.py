@@ -93,3 +93,35 @@ def run_process(args: list[str], cwd: Path, **kwargs: object) -> subprocess.Comp
         env=env,
         **kwargs,  # type: ignore[call-overload]
     )
+
+
+# -- a team index (PostgreSQL) -----------------------------------------------------------
+
+PG_SERVER = "host=127.0.0.1 port=5432 user=postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """The DSN of a database of its own for this test session on the local PostgreSQL,
+    dropped at the end. No server: a skip on a developer's machine, a failure in CI."""
+    import secrets
+
+    import psycopg
+
+    admin: psycopg.Connection[Any] | None = None
+    try:
+        admin = psycopg.connect(f"{PG_SERVER} dbname=postgres", connect_timeout=3, autocommit=True)
+    except psycopg.Error as exc:
+        reason = f"no PostgreSQL at {PG_SERVER}: {str(exc).strip().splitlines()[0]}"
+    if admin is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    name = f"tracker_test_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        admin.execute(f"CREATE DATABASE {name}")
+        yield f"{PG_SERVER} dbname={name}"
+    finally:
+        # FORCE: connections still open (a process's cached one, a watcher's) are ended
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()

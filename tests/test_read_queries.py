@@ -5,7 +5,8 @@ valid records never do but the SQL must still answer right: ids holding LIKE wil
 (`_`, `%`) or non-ASCII letters, parent cycles, parents that do not exist, chains deeper
 than the hierarchy goes, dependencies on missing or deleted items, and many ties in every
 sort key. Every list, ready, blocked, tree, show and dependency-tree answer must equal what
-plain Python computes from the rows.
+plain Python computes from the rows, answered by DuckDB (the local index) and by PostgreSQL
+(a team index's scope holding the same rows: the query layer's SQL runs unchanged on both).
 """
 
 from __future__ import annotations
@@ -14,18 +15,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.team_support import copy_into_scope
 from tracker.errors import NotFound
 from tracker.index.duckdb_backend import Batch, DuckIndex
 from tracker.query.spec import SORTS, ItemQuery
 from tracker.service import reads
 from tracker.service.indexer import Answer
 from tracker.service.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tracker.index.postgres_backend import TeamIndex
 
 MAX_PATH_DEPTH = 64  # the hierarchy stops there (tracker.index.derived)
 TIMES = ["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-02T00:00:00.5Z"]
@@ -196,16 +201,45 @@ SORT_KEYS: dict[str, Callable[[Truth], Callable[[Row], Any]]] = {
 }
 
 
-@pytest.fixture
-def answering(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[DuckIndex], None]]:
-    """Point the read use-cases at an index of our own (no workspace, no sync)."""
+@pytest.fixture(scope="module")
+def team_index(pg_dsn: str) -> Iterator[TeamIndex]:
+    """One connection to the team index for the module: each example its own scope."""
+    from tracker.index.postgres_backend import TeamIndex
+
+    connected = TeamIndex.connect(pg_dsn, migrate=True)
+    try:
+        yield connected
+    finally:
+        connected.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def answering(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[DuckIndex], None]]:
+    """Point the read use-cases at an index of our own (no workspace, no sync): the
+    in-memory index itself, or a team index scope holding a copy of every row of it."""
 
     def use(index: DuckIndex) -> None:
         monkeypatch.setattr(
             reads, "answered", lambda ws, at, compute: compute(Answer(index, "index"))
         )
 
-    yield use
+    if request.param == "duckdb":
+        yield use
+        return
+    shared: TeamIndex = request.getfixturevalue("team_index")
+
+    def use_team(index: DuckIndex) -> None:
+        shared.use_scope(copy_into_scope(shared, index))
+
+        def answered(ws: Workspace, at: str | None, compute: Callable[[Answer], Any]) -> Any:
+            with shared.snapshot():
+                return compute(Answer(shared, "postgres"))
+
+        monkeypatch.setattr(reads, "answered", answered)
+
+    yield use_team
 
 
 WORKSPACE = Workspace(Path("/nowhere"))

@@ -42,7 +42,9 @@ def write_options(func: F) -> F:
 
 
 def workspace(ctx: click.Context, actor: str | None = None) -> Workspace:
-    return Workspace.open(root_name=ctx.obj["root_name"], actor=actor)
+    return Workspace.open(
+        root_name=ctx.obj["root_name"], actor=actor, index_dsn=ctx.obj.get("index_dsn")
+    )
 
 
 def emit_write(result: WriteResult, fmt: str) -> None:

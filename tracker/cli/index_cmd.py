@@ -88,3 +88,30 @@ def _progress_bar(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
     finally:
         if bars:
             bars[0].__exit__(None, None, None)
+
+
+@index.command("publish")
+@click.option("--to", "dsn", metavar="DSN", default=None, help="The team index (Postgres DSN).")
+@click.option(
+    "--branch",
+    metavar="NAME",
+    default=None,
+    help="Publish as this branch (default: the current one; needed on a detached HEAD).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+@format_option()
+@click.pass_context
+@handle_errors
+def publish(ctx: click.Context, dsn: str | None, branch: str | None, quiet: bool, fmt: str) -> None:
+    """Push HEAD's tracker state to the team index (Postgres).
+
+    Only the records whose file changed since the last publish are sent, in one
+    transaction; publishing again with nothing changed sends nothing. Uncommitted
+    tracker changes are refused (a team index holds commits only). The DSN
+    defaults to --index-dsn, $TRACKER_INDEX_DSN, then index.dsn in tracker.yaml.
+    """
+    from tracker.service.publish import publish as publish_to
+
+    data = publish_to(workspace(ctx), dsn, branch)
+    if not quiet:
+        emit(data, fmt, _pairs)

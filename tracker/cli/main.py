@@ -74,12 +74,22 @@ class LazyGroup(click.Group):
     envvar="TRACKER_ROOT",
     help="Name of the tracker folder (default .tracker).",
 )
+@click.option(
+    "--index-dsn",
+    "index_dsn",
+    metavar="DSN",
+    default=None,
+    help="Answer from this team index (Postgres) and publish to it "
+    "(default: $TRACKER_INDEX_DSN, then index.dsn in tracker.yaml).",
+)
 @click.pass_context
-def cli(ctx: click.Context, directory: Path | None, root_name: str | None) -> None:
+def cli(
+    ctx: click.Context, directory: Path | None, root_name: str | None, index_dsn: str | None
+) -> None:
     """tracker: work items, vendors and deployments as YAML files in your git repository."""
     if directory is not None:
         os.chdir(directory)
-    ctx.obj = {"root_name": root_name}
+    ctx.obj = {"root_name": root_name, "index_dsn": index_dsn}
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -55,6 +55,11 @@ def item_table(
 @click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--sort", type=click.Choice(sorted(SORTS)), default="priority", show_default=True)
+@click.option(
+    "--all-repos",
+    is_flag=True,
+    help="Across every repository published to the team index (Postgres).",
+)
 @at_option
 @format_option()
 @click.pass_context
@@ -76,10 +81,15 @@ def list_cmd(
     limit: int,
     offset: int,
     sort: str,
+    all_repos: bool,
     at: str | None,
     fmt: str,
 ) -> None:
-    """List work items, filtered; JSON carries total_count and has_more for paging."""
+    """List work items, filtered; JSON carries total_count and has_more for paging.
+
+    With --all-repos the team index answers for every repository and branch
+    published to it; each item then names its repository and published_branch.
+    """
     query = ItemQuery(
         item_type,
         status,
@@ -97,7 +107,9 @@ def list_cmd(
         offset,
         sort,
     )
-    data = reads.list_items(workspace(ctx), query, at)
+    if all_repos and at is not None:
+        raise click.UsageError("--all-repos reads what was published: it takes no --at")
+    data = reads.list_items(workspace(ctx), query, at, all_repos)
     emit(data, fmt, _list_table)
 
 

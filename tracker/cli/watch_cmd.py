@@ -32,9 +32,15 @@ if TYPE_CHECKING:
     help="Exit after this many seconds without a request or a change (default: never).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Log nothing (errors still show).")
+@click.option(
+    "--publish",
+    "publish",
+    is_flag=True,
+    help="Publish to the team index (Postgres) whenever HEAD moves.",
+)
 @click.pass_context
 @handle_errors
-def watch(ctx: click.Context, idle_timeout: float | None, quiet: bool) -> None:
+def watch(ctx: click.Context, idle_timeout: float | None, quiet: bool, publish: bool) -> None:
     """Keep the index fresh as the tracker folder and git's refs change.
 
     Watches the tracker folder and the repository's HEAD, refs and index; a
@@ -44,6 +50,10 @@ def watch(ctx: click.Context, idle_timeout: float | None, quiet: bool) -> None:
     every `tracker` command in the repository is answered by this process
     from the warm index. One runs per repository; it runs until Ctrl-C or
     SIGTERM, `--idle-timeout`, or until the repository disappears.
+
+    With --publish it also publishes to the team index after each sync that
+    finds HEAD moved (see `tracker index publish`); a publish that fails is
+    logged and tried again after the next sync.
     """
     try:
         from tracker.service.watch import Watcher
@@ -71,7 +81,19 @@ def watch(ctx: click.Context, idle_timeout: float | None, quiet: bool) -> None:
             click.echo(ALREADY_RUNNING, err=True)
             return
         with stop_on_signals():
-            watcher = Watcher(workspace(ctx), on_sync)
+            ws = workspace(ctx)
+            after_sync = None
+            if publish:
+                from tracker.service.publish import Republisher
+
+                republish = Republisher(ws)
+
+                def after_sync() -> None:
+                    line = republish()
+                    if line is not None:
+                        note(line)
+
+            watcher = Watcher(ws, on_sync, after_sync)
             try:
                 watcher.start()
                 serve_forever(

@@ -27,6 +27,7 @@ from tracker.index.schema import SCHEMA_VERSION, TABLES, TABLES_BY_FOLDER, creat
 
 LOCK_WAIT_SECONDS = 3.0
 # Tables whose rows come from a file's content; versions come from history instead.
+SPILL_FOLDER = Path(tempfile.gettempdir()) / "tracker-duckdb"
 RECORD_TABLES = tuple(name for name in TABLES if name != "versions")
 # Files (or rows): up to this many, statements with bound values beat a scratch table, and
 # the derived tables are refreshed for the touched items only.
@@ -103,7 +104,14 @@ class DuckIndex:
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
-                connection = duckdb.connect(str(path) if path else ":memory:", read_only=read_only)
+                # an in-memory index spills to the system's temp folder, not to `.tmp/` in
+                # the user's working directory (DuckDB's default)
+                config: dict[str, str | bool | int | float | list[str]] = (
+                    {} if path else {"temp_directory": str(SPILL_FOLDER)}
+                )
+                connection = duckdb.connect(
+                    str(path) if path else ":memory:", read_only=read_only, config=config
+                )
                 break
             except duckdb.Error as exc:  # locked, or a truncated or foreign file
                 if not _is_lock_error(exc):
@@ -113,6 +121,8 @@ class DuckIndex:
                 time.sleep(0.02)
         index = cls(connection, path)
         try:
+            # times come back in UTC whatever the machine's zone, as a team index gives them
+            connection.execute("SET TimeZone = 'UTC'")
             if index.schema_version() != SCHEMA_VERSION and not read_only:
                 index.reset()
         except (duckdb.Error, IndexUnavailable) as exc:
@@ -270,6 +280,18 @@ class DuckIndex:
         self._load("gone", [{"file": f} for f in values], columns=(("file", "VARCHAR"),))
         for table in tables:
             self.connection.execute(f"DELETE FROM {table} WHERE file IN (SELECT file FROM gone)")
+
+    def insert_rows(
+        self,
+        table: str,
+        rows: Sequence[dict[str, Any]],
+        columns: tuple[tuple[str, str], ...] | None = None,
+    ) -> None:
+        """Append rows (set-based when there are many) to any table of the index."""
+        if not rows:
+            return
+        with self._guarded():
+            self._load(table, rows, columns)
 
     def _load(
         self,

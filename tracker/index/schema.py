@@ -3,7 +3,7 @@ rebuilt from the files, never migrated (it holds nothing the files do not)."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # table -> columns (name, SQL type); every row table carries the file it came from, so a
 # changed file's rows are replaced by deleting on `file` and inserting the new ones.
@@ -125,13 +125,23 @@ DERIVED = {
 
 META = (("key", "VARCHAR"), ("value", "VARCHAR"))
 
+# What this clone last published to a team index (`tracker index publish`): the baseline
+# the next publish diffs against, so it sends only what changed. Meta `published_scope`
+# and `published_token` say where it went and which publish it was; a team index whose
+# token differs was written by someone else since, and the baseline is read from it.
+PUBLISHED = {
+    "published_files": (("file", "VARCHAR"), ("blob", "VARCHAR"), ("version", "VARCHAR")),
+    "published_hierarchy": DERIVED["hierarchy"],
+    "published_open_deps": DERIVED["open_deps"],
+}
+
 
 def create_statements() -> list[str]:
     statements = [_create("meta", META, "key")]
     for name, columns in TABLES.items():
         statements.append(_create(name, columns, None))
         statements.append(f"CREATE INDEX {name}_file ON {name} (file)")
-    for name, columns in DERIVED.items():
+    for name, columns in (DERIVED | PUBLISHED).items():
         statements.append(_create(name, columns, columns[0][0]))
     statements += [
         "CREATE INDEX items_id ON items (id)",

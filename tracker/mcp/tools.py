@@ -46,6 +46,7 @@ HIDDEN = frozenset({"file", "tree_path", "kind"})  # index bookkeeping, not reco
 LISTED = (
     "id", "type", "title", "status", "priority", "parent", "depth", "assignee", "labels",
     "branch", "open_dependencies", "deleted_at", "archived", "dirty", "version", "updated_at",
+    "repository", "published_branch",  # all_repos: where each item was published from
 )  # fmt: skip
 VENDOR_AUDIT = (
     "version", "changed_by", "changed_at", "dirty",
@@ -179,15 +180,18 @@ def list_work_items(
     include_deleted: bool = False,
     limit: int = 50,
     offset: int = 0,
+    all_repos: bool = False,
 ) -> dict[str, Any]:
     """Work items (not archived), best first (priority, then age), one page at a time.
 
     item_type, status: filters. parent_id: direct children of that item. under: every
     descendant of that item. include_deleted: soft-deleted items too.
     limit (1-500), offset: the page. Returns `items`, `total_count` and `has_more`.
+    all_repos: across every repository published to the team index (Postgres); each
+    item then names its `repository` and `published_branch`.
     """
     query = _item_query(item_type, status, parent_id, under, include_deleted, limit, offset)
-    return _page(reads.list_items(ws, query))
+    return _page(reads.list_items(ws, query, all_repos=all_repos))
 
 
 def query_archived_work_items(

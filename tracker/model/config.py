@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 
 from tracker.constants import CURRENT_FORMAT_VERSION, DEFAULT_ID_PREFIX
 from tracker.model.fields import RecordId
@@ -34,10 +35,25 @@ class ProjectConfiguration(Strict):
     default_token_budget: Annotated[int, Field(strict=True, ge=1_000, le=1_000_000)] = 200_000
 
 
+# A password in a DSN: `password=...` (key/value form) or `user:secret@` (URI form).
+DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=|^[a-z]+://[^/@\s]*:[^/@\s]*@", re.IGNORECASE)
+
+
 class IndexSettings(Strict):
     backend: IndexBackend = IndexBackend.DUCKDB
-    # A DSN without a password: secrets come from the environment or ~/.pgpass.
+    # A DSN without a password: tracker.yaml is committed, so secrets come from the
+    # environment (PGPASSWORD), ~/.pgpass, or a `passfile=` the DSN names.
     dsn: str | None = None
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password(cls, dsn: str | None) -> str | None:
+        if dsn is not None and DSN_PASSWORD.search(dsn):
+            raise ValueError(
+                "holds a password, and tracker.yaml is committed: leave it out and use "
+                "PGPASSWORD, ~/.pgpass or passfile=..."
+            )
+        return dsn
 
 
 class TrackerConfig(Strict):

@@ -1,5 +1,11 @@
 """Queries compiled to parameterised SQL over the index's tables.
 
+One query layer for both index backends: the SQL here runs unchanged on DuckDB and on
+PostgreSQL (`?` placeholders, which the Postgres backend rewrites), so it keeps to what
+both speak: `= ANY(list)`, `strpos`, `array_agg`, and explicit, typed unions instead of
+DuckDB's `UNION ALL BY NAME`. Text compares byte-wise on both (Postgres columns are
+`COLLATE "C"`), so a path prefix is a plain range that either can look up in an index.
+
 DuckDB finds a row through an index in a fraction of a millisecond, but every table a
 query joins, and every wide row it fetches, costs more than that (each a few tenths of a
 millisecond, whatever the number of rows). So a page of items is chosen on the narrow
@@ -34,6 +40,53 @@ WITH_PATH = "LEFT JOIN hierarchy h ON h.id = i.id"
 BRIEF_COLUMNS = "i.id, i.type, i.title, i.status, i.priority, h.depth, i.parent, v.version"
 BRIEF_JOINS = f"{WITH_PATH} LEFT JOIN versions v ON v.file = i.file"
 
+# Descendants share the ancestor's path and a `/` as a prefix: the paths from `path/` up
+# to `path0` (`0` follows `/`), a range both backends find in an index (an id may hold `_`,
+# a LIKE wildcard, and Postgres does not look `starts_with` up in a btree).
+BELOW = "h.path >= ? AND h.path < ?"
+
+
+def below(path: str | None) -> list[Any]:
+    """The bounds of `BELOW` for the item at `path` (None: it has no place, nothing is)."""
+    if path is None:
+        return [None, None]
+    return [path + "/", path + "0"]
+
+
+# The SQL types of the columns a query of several parts may return, so that a part that
+# lacks one selects a typed NULL (Postgres will not guess the type of a bare NULL).
+PART_TYPES = {
+    "part": "VARCHAR", "id": "VARCHAR", "type": "VARCHAR", "title": "VARCHAR",
+    "status": "VARCHAR", "priority": "INTEGER", "parent": "VARCHAR", "branch": "VARCHAR",
+    "commit": "VARCHAR", "pr": "INTEGER", "assignee": "VARCHAR", "labels": "VARCHAR[]",
+    "created_at": "TIMESTAMPTZ", "updated_at": "TIMESTAMPTZ", "created_by": "VARCHAR",
+    "deleted_at": "TIMESTAMPTZ", "archived": "BOOLEAN", "description": "VARCHAR",
+    "metadata": "JSON", "file": "VARCHAR", "tree_path": "VARCHAR", "depth": "INTEGER",
+    "position": "INTEGER", "version": "VARCHAR", "changed_by": "VARCHAR",
+    "changed_at": "TIMESTAMPTZ", "dirty": "BOOLEAN", "open_dependencies": "INTEGER",
+    "depends_on": "VARCHAR",
+}  # fmt: skip
+
+Part = tuple[str, dict[str, str], str]  # (name, {column: expression}, FROM ... WHERE ...)
+
+
+def parts(*selects: Part) -> str:
+    """One query of several parts told apart by a `part` column: every part selects every
+    column any part has, NULL where it has none (each part in parentheses: it may have its
+    own LIMIT)."""
+    columns = list(dict.fromkeys(column for _, chosen, _ in selects for column in chosen))
+    unions = []
+    for name, chosen, tail in selects:
+        listed = ", ".join(
+            f"{chosen[column]} AS {column}"
+            if column in chosen
+            else f"CAST(NULL AS {PART_TYPES[column]}) AS {column}"
+            for column in columns
+        )
+        unions.append(f"(SELECT '{name}' AS part, {listed} {tail})")
+    return " UNION ALL ".join(unions)
+
+
 OPEN = "EXISTS (SELECT 1 FROM open_deps o WHERE o.item = i.id AND o.open > 0)"
 
 
@@ -63,18 +116,16 @@ def item_filters(query: ItemQuery, under_path: str | None = None) -> Sql:
     if query.roots_only:
         clauses.append("i.parent IS NULL")
     if query.label is not None:
-        clauses.append("list_contains(i.labels, ?)")
+        clauses.append("? = ANY(i.labels)")
         params.append(query.label)
     if query.under is not None:
-        # Descendants share the ancestor's path as a prefix, compared as text (an id may
-        # hold `_`, a LIKE wildcard); a constant prefix is a range DuckDB scans for.
-        clauses.append("starts_with(h.path, ?)")
-        params.append(None if under_path is None else under_path + "/")
+        clauses.append(BELOW)
+        params += below(under_path)
     if query.text:
         # plain substring search: the user's % and _ are text, not LIKE wildcards
         clauses.append(
-            "(contains(lower(i.title), lower(?)) OR "
-            "contains(lower(COALESCE(i.description, '')), lower(?)))"
+            "(strpos(lower(i.title), lower(?)) > 0 OR "
+            "strpos(lower(COALESCE(i.description, '')), lower(?)) > 0)"
         )
         params += [query.text, query.text]
     return " AND ".join(clauses), params
@@ -131,61 +182,89 @@ def open_blockers(item_ids: list[str]) -> Sql:
 
 # -- one item and what it links to (`show`) ------------------------------------------------
 
-RECORD_COLUMNS = """
-    id, type, title, status, priority, parent, branch, commit_sha AS commit, pr, assignee,
-    labels, created_at, updated_at, created_by, deleted_at, archived, description, metadata,
-    file
-"""
+RECORD_COLUMNS = {
+    column: column
+    for column in [
+        "id",
+        "type",
+        "title",
+        "status",
+        "priority",
+        "parent",
+        "branch",
+        "commit",
+        "pr",
+        "assignee",
+        "labels",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "deleted_at",
+        "archived",
+        "description",
+        "metadata",
+        "file",
+    ]
+} | {"commit": "commit_sha"}
+
+
+def item_record(item_id: str) -> Sql:
+    """The item's own row (two when an id is in two files)."""
+    listed = ", ".join(f"{expr} AS {column}" for column, expr in RECORD_COLUMNS.items())
+    return f"SELECT {listed} FROM items WHERE id = ?", [item_id]
 
 
 def item_links(item_id: str) -> Sql:
-    """The first round trip of `show`: only index lookups on the id, told apart by `part`
-    (a column a part lacks is NULL): the item's own row (`item`; two when an id is in two
-    files), its `path`, its `depends_on` targets (with their `position`), the items it
-    `blocks`, whether it has a `child`, and its `deployment`s."""
+    """The first round trip of `show` besides `item_record`: only index lookups on the id,
+    told apart by `part` (a column a part lacks is NULL): its `path`, its `depends_on`
+    targets (with their `position`), the items it `blocks`, whether it has a `child`, and
+    its `deployment`s. (The wide record apart: padding every part to its columns costs
+    DuckDB twice the time of a second query.)"""
     return (
-        f"SELECT 'item' AS part, {RECORD_COLUMNS} FROM items WHERE id = $1 "
-        "UNION ALL BY NAME SELECT 'path' AS part, path AS tree_path, depth "
-        "FROM hierarchy WHERE id = $1 "
-        "UNION ALL BY NAME SELECT 'depends_on' AS part, depends_on AS id, position "
-        "FROM deps WHERE item = $1 "
-        "UNION ALL BY NAME SELECT 'blocks' AS part, item AS id FROM deps WHERE depends_on = $1 "
-        "UNION ALL BY NAME (SELECT 'child' AS part, id FROM items WHERE parent = $1 LIMIT 1) "
-        "UNION ALL BY NAME SELECT 'deployment' AS part, deployment AS id "
-        "FROM deployment_items WHERE item = $1",
-        [item_id],
-    )
+        parts(
+            ("path", {"tree_path": "path", "depth": "depth"}, "FROM hierarchy WHERE id = ?"),
+            ("depends_on", {"id": "depends_on", "position": "position"},
+             "FROM deps WHERE item = ?"),
+            ("blocks", {"id": "item"}, "FROM deps WHERE depends_on = ?"),
+            ("child", {"id": "id"}, "FROM items WHERE parent = ? LIMIT 1"),
+            ("deployment", {"id": "deployment"}, "FROM deployment_items WHERE item = ?"),
+        ),
+        [item_id] * 5,
+    )  # fmt: skip
+
+
+BRIEF_PART = {
+    column: f"i.{column}" for column in ("id", "type", "title", "status", "priority", "parent")
+} | {"version": "v.version", "changed_by": "v.author", "changed_at": "v.changed_at",
+     "file": "i.file"}  # fmt: skip
 
 
 def linked_items(item_ids: list[str], depths: list[str], opened: str | None, file: str) -> Sql:
     """The second round trip of `show`: the `brief` rows (but the depth) of some items,
     with their file's version, the `depth` of some of them, the `open` count of `opened`,
     and the state of `file` (the item's own: is it `dirty`)."""
-    sql = (
-        "SELECT 'brief' AS part, i.id, i.type, i.title, i.status, i.priority, i.parent, "
-        "v.version, v.author AS changed_by, v.changed_at, i.file "
-        f"FROM items i LEFT JOIN versions v ON v.file = i.file WHERE i.id IN ({marks(item_ids)}) "
-        "UNION ALL BY NAME SELECT 'file' AS part, (blob IS DISTINCT FROM head_blob) AS dirty "
-        "FROM files WHERE file = ?"
-    )
+    selects: list[Part] = [
+        ("brief", BRIEF_PART,
+         f"FROM items i LEFT JOIN versions v ON v.file = i.file WHERE i.id IN ({marks(item_ids)})"),
+        ("file", {"dirty": "(blob IS DISTINCT FROM head_blob)"}, "FROM files WHERE file = ?"),
+    ]  # fmt: skip
     params: list[Any] = [*item_ids, file]
     if depths:
-        sql += f" UNION ALL BY NAME {depth_of(depths)[0]}"
+        selects.append(depth_part(depths))
         params += depths
     if opened is not None:
-        sql += (
-            " UNION ALL BY NAME SELECT 'open' AS part, open AS open_dependencies "
-            "FROM open_deps WHERE item = ?"
-        )
+        selects.append(("open", {"open_dependencies": "open"}, "FROM open_deps WHERE item = ?"))
         params.append(opened)
-    return sql, params
+    return parts(*selects), params
+
+
+def depth_part(item_ids: list[str]) -> Part:
+    return ("depth", {"id": "id", "depth": "depth"},
+            f"FROM hierarchy WHERE id IN ({marks(item_ids)})")  # fmt: skip
 
 
 def depth_of(item_ids: list[str]) -> Sql:
-    return (
-        f"SELECT 'depth' AS part, id, depth FROM hierarchy WHERE id IN ({marks(item_ids)})",
-        list(item_ids),
-    )
+    return parts(depth_part(item_ids)), list(item_ids)
 
 
 def deployments_of_item(item_id: str) -> Sql:
@@ -211,8 +290,8 @@ def tree_root(item_id: str) -> Sql:
 
 def descendants(path: str, max_depth: int | None, include_deleted: bool) -> Sql:
     """Brief rows of everything below the item at `path`, down to depth `max_depth`."""
-    clauses = ["starts_with(h.path, ?)"]
-    params: list[Any] = [path + "/"]
+    clauses = [BELOW]
+    params: list[Any] = below(path)
     if max_depth is not None:
         clauses.append("h.depth <= ?")
         params.append(max_depth)
@@ -247,10 +326,13 @@ def dependency_step(item_ids: list[str]) -> Sql:
     `title` and `status` (an id no item has is missing)."""
     where = f"IN ({marks(item_ids)})"
     return (
-        f"SELECT 'edge' AS part, item AS id, depends_on FROM deps WHERE item {where} "
-        f"UNION ALL BY NAME SELECT 'item' AS part, id, title, status FROM items WHERE id {where}",
+        parts(
+            ("edge", {"id": "item", "depends_on": "depends_on"}, f"FROM deps WHERE item {where}"),
+            ("item", {"id": "id", "title": "title", "status": "status"},
+             f"FROM items WHERE id {where}"),
+        ),
         [*item_ids, *item_ids],
-    )
+    )  # fmt: skip
 
 
 VENDOR_COLUMNS = """
@@ -277,9 +359,9 @@ def vendor(name: str) -> Sql:
 DEPLOYMENT_COLUMNS = """
     d.id, d.deployed_at, d.commit_sha AS commit, d.branch, d.pr, d.pr_title, d.test_summary,
     d.constitutional_compliance, d.created_by,
-    (SELECT list(vendor ORDER BY vendor) FROM deployment_vendors WHERE deployment = d.id)
+    (SELECT array_agg(vendor ORDER BY vendor) FROM deployment_vendors WHERE deployment = d.id)
         AS vendors,
-    (SELECT list(item ORDER BY item) FROM deployment_items WHERE deployment = d.id)
+    (SELECT array_agg(item ORDER BY item) FROM deployment_items WHERE deployment = d.id)
         AS work_items,
     v.version
 """
@@ -318,7 +400,7 @@ def enhancements(query: EnhancementQuery) -> Sql:
     return (
         "SELECT e.id, e.title, e.description, e.priority, e.status, e.target_quarter, "
         "e.principles AS requires_constitutional_principles, "
-        "(SELECT list(item ORDER BY item) FROM enhancement_deps WHERE enhancement = e.id) "
+        "(SELECT array_agg(item ORDER BY item) FROM enhancement_deps WHERE enhancement = e.id) "
         "AS depends_on, e.created_at, e.updated_at, e.created_by, v.version "
         f"FROM enhancements e LEFT JOIN versions v ON v.file = e.file WHERE {where} "
         "ORDER BY e.priority, e.target_quarter NULLS LAST, e.id",

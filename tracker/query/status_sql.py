@@ -19,7 +19,7 @@ def _literal(value: str) -> str:
 
 
 # Groups appear in the order the model declares the types; a type it does not know, last.
-TYPE_ORDER = "[" + ", ".join(_literal(item_type) for item_type in ItemType) + "]"
+TYPE_ORDER = "ARRAY[" + ", ".join(_literal(item_type) for item_type in ItemType) + "]"
 OPEN_STATUSES = ", ".join(_literal(status) for status in (ItemStatus.ACTIVE, ItemStatus.BLOCKED))
 COMPLETED = _literal(ItemStatus.COMPLETED)
 ENHANCEMENT_DONE = _literal(EnhancementStatus.COMPLETED)
@@ -42,7 +42,7 @@ def active_items() -> Sql:
         "SELECT i.id, i.type, i.priority, i.title, i.status, i.branch, i.parent, h.depth "
         "FROM items i LEFT JOIN hierarchy h ON h.id = i.id "
         f"WHERE i.status IN ({OPEN_STATUSES}) AND {LIVE} "
-        f"ORDER BY list_position({TYPE_ORDER}, i.type) NULLS LAST, i.type, i.priority, "
+        f"ORDER BY array_position({TYPE_ORDER}, i.type) NULLS LAST, i.type, i.priority, "
         "h.path NULLS LAST, i.id",
         [],
     )
@@ -52,7 +52,7 @@ def recent_deployments(limit: int) -> Sql:
     return (
         "SELECT d.id, d.deployed_at, d.pr, d.pr_title, d.commit_sha AS commit, d.test_summary, "
         "d.constitutional_compliance, "
-        "(SELECT list(x.vendor ORDER BY x.vendor) FROM deployment_vendors x "
+        "(SELECT array_agg(x.vendor ORDER BY x.vendor) FROM deployment_vendors x "
         "WHERE x.file = d.file) AS vendors "
         f"FROM deployments d ORDER BY d.deployed_at DESC, d.id LIMIT {int(limit)}",
         [],

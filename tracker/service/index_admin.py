@@ -10,6 +10,7 @@ from tracker.index.duckdb_backend import DuckIndex, IndexUnavailable
 from tracker.index.schema import SCHEMA_VERSION
 from tracker.service.indexer import index_path, sync, warm_index
 from tracker.service.reading import Progress
+from tracker.service.team import team_status
 from tracker.service.workspace import Workspace
 
 
@@ -40,9 +41,15 @@ def index_status(workspace: Workspace) -> dict[str, Any]:
             "fresh_commit": (meta.get("commit") or None) == tip,
             "size_bytes": path.stat().st_size,
             "rows": counts,
+            **_team(workspace),
         }
     finally:
         index.close()
+
+
+def _team(workspace: Workspace) -> dict[str, Any]:
+    found = team_status(workspace)
+    return {} if found is None else {"team": found}
 
 
 def index_sync(

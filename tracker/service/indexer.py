@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 import pygit2
 
+from tracker.index.backend import QueryIndex
 from tracker.index.duckdb_backend import (
     Batch,
     DuckIndex,
@@ -66,13 +67,17 @@ T = TypeVar("T")
 class Answer:
     """An open, fresh index plus where the answer comes from and what degraded it."""
 
-    index: DuckIndex
-    data_source: str  # index | rebuilt | files | git
+    index: QueryIndex
+    data_source: str  # index | rebuilt | files | git | postgres
     warnings: list[str] = field(default_factory=list)
     commit: str | None = None
     # A process that keeps the index warm keeps what it computed from it here until the
     # index next changes; elsewhere None (nothing outlives one answer).
     cache: dict[Any, Any] | None = None
+    # ... and may compute an entry of it off the answering thread: `background(key,
+    # compute)` runs `compute` on an index of its own and keeps the result under `key` if
+    # the index has not changed meanwhile (tracker.service.live); elsewhere None.
+    background: Callable[[Any, Callable[[QueryIndex], Any]], None] | None = None
 
     def envelope(self, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with where it came from and what degraded it, files that failed
@@ -208,6 +213,24 @@ def fresh_index(workspace: Workspace, at: str | None = None) -> Iterator[Answer]
         yield answer
     finally:
         answer.index.close()
+
+
+@contextmanager
+def writable_index(workspace: Workspace) -> Iterator[tuple[DuckIndex, str | None]]:
+    """The synced index through a connection that may write (and its commit): this
+    process's warm one, else the file's own (IndexLocked when another process holds it)."""
+    warm = warm_index(workspace)
+    if warm is not None:
+        with warm.answering() as live:
+            if live is not None and isinstance(live.index, DuckIndex):
+                yield live.index, live.commit
+                return
+    index = DuckIndex.open(index_path(workspace))
+    try:
+        report = sync(workspace, index)
+        yield index, report.commit
+    finally:
+        index.close()
 
 
 def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T]) -> T:

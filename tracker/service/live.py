@@ -6,17 +6,19 @@ files changed from the kernel's change feed instead of walking the work tree. A
 query then costs one read of HEAD and one non-blocking read of the feed when nothing
 changed (microseconds, not the ~1 s a full scan takes at 100,000 files), and a sync of
 just the changed files when something did. What the read use-cases compute from it is
-kept (`Answer.memo`) until the index next changes.
+kept (`Answer.memo`) until the index next changes, some of it (`show`'s projection) computed
+off the answering thread.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tracker.index.backend import QueryIndex
 from tracker.index.duckdb_backend import DuckIndex, IndexBroken, IndexLocked, IndexUnavailable
 from tracker.service.indexer import (
     Answer,
@@ -48,6 +50,8 @@ class LiveIndex:
         self._index: DuckIndex | None = None
         self._state = IndexState()
         self._cache: dict[Any, Any] = {}
+        self._generation = 0  # counts the changes of the index (each empties `_cache`)
+        self._background: Background | None = None  # a computation off the answering thread
         self._feed: ChangeFeed | None = None
         self._notes: list[str] = []  # why the last sync rebuilt, for the next answer
         self._scanned_at_open = True  # the first sync after opening looks at every file
@@ -112,6 +116,7 @@ class LiveIndex:
                 return None
             self._workspace.store.trim_cache(TREE_CACHE)
             candidates = None if rescan or changes is None else changes.paths
+            self._stop_background()
             try:
                 report = sync(
                     self._workspace, self._index, rebuild, progress, self._state, candidates
@@ -123,7 +128,7 @@ class LiveIndex:
                 report = sync(self._workspace, self._index, True, progress, self._state)
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
-                self._cache.clear()
+                self._forget()
             return report
 
     @contextmanager
@@ -140,7 +145,51 @@ class LiveIndex:
             notes, self._notes = self._notes, []
             source = "rebuilt" if notes or (report is not None and report.rebuilt) else "index"
             commit = self._state.meta.get("commit") or None
-            yield Answer(self._index, source, notes, commit, cache=self._cache)
+            yield Answer(
+                self._index, source, notes, commit, self._cache, background=self.compute_later
+            )
+
+    def compute_later(self, key: Any, compute: Callable[[QueryIndex], Any]) -> None:
+        """Compute an entry of the cache off the answering thread, on a cursor of its own,
+        kept only if the index is still as it was when asked. One at a time: asked while
+        one runs, nothing happens (the caller asks again on a later answer).
+
+        Never stale: a sync writes and bumps the generation in one hold of `lock`, and
+        the result is kept under `lock` only if the generation did not move since it was
+        asked (under `lock` too), so no write landed before or while it read. A sync
+        stops it first: its result would be dropped, and it would slow that answer."""
+        with self.lock:
+            if self._index is None or self._background is not None:
+                return
+            background = Background(DuckIndex(self._index.connection.cursor(), self._index.path))
+            self._background = background
+            threading.Thread(
+                target=self._compute,
+                args=(key, compute, background, self._generation),
+                name=f"tracker-index-{key}",
+                daemon=True,  # close() waits for it; an exit without close() need not
+            ).start()
+
+    def _compute(
+        self, key: Any, compute: Callable[[QueryIndex], Any], index: Background, generation: int
+    ) -> None:
+        value: Any = None
+        try:
+            value = compute(index)
+        except Exception:  # stopped, or the index broken: answers are computed without it
+            value = None
+        finally:
+            index.close()
+        with self.lock:
+            self._background = None
+            if value is not None and generation == self._generation and not index.stopped:
+                self._cache[key] = value
+
+    def _stop_background(self, wait: bool = False) -> None:
+        if self._background is not None:
+            self._background.stop()
+            if wait:  # DuckDB refuses to close a connection while a cursor of it runs a query
+                self._background.closed.wait()
 
     def broken(self, exc: IndexBroken) -> None:
         """An answer found the index broken: drop it; the next refresh builds a new one."""
@@ -180,21 +229,59 @@ class LiveIndex:
             index = DuckIndex.open(self._path)
             self._state = IndexState.read(index)
         self._index = index
-        self._cache.clear()
+        self._forget()
         self._scanned_at_open = True
 
     def _close_index(self, discard: bool = False) -> None:
+        self._stop_background(wait=True)
         if self._index is not None:
             self._index.close()
             self._index = None
         if discard:
             self._discard()
         self._state = IndexState()
+        self._forget()
+
+    def _forget(self) -> None:
+        """The index changed: what was computed from it no longer holds."""
         self._cache.clear()
+        self._generation += 1
 
     def _discard(self) -> None:
         if self._path is not None:
             discard_index(self._path)
+
+
+class Background:
+    """The index a computation off the answering thread reads: its own cursor, which
+    `stop` interrupts at once (its current query) and for good (any further one)."""
+
+    def __init__(self, index: DuckIndex) -> None:
+        self._index = index
+        self._guard = threading.Lock()  # an interrupt never meets a closed cursor
+        self.stopped = False
+        self.closed = threading.Event()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        if self.stopped:
+            raise IndexUnavailable("stopped: the index changes")
+        return self._index.rows(sql, params)
+
+    def read_only_query(self, sql: str) -> list[dict[str, Any]]:
+        if self.stopped:
+            raise IndexUnavailable("stopped: the index changes")
+        return self._index.read_only_query(sql)
+
+    def stop(self) -> None:
+        with self._guard:
+            self.stopped = True
+            if not self.closed.is_set():
+                self._index.connection.interrupt()
+
+    def close(self) -> None:
+        with self._guard:
+            self._index.close()
+            self.closed.set()
 
 
 def _watched_folder(relative: str) -> bool:

@@ -8,11 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from tracker.errors import NotFound
-from tracker.index.duckdb_backend import DuckIndex
+from tracker.index.backend import QueryIndex
 from tracker.model.ids import resolve_id
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
-from tracker.service.indexer import Answer, answered
+from tracker.service import show_graph, team
+from tracker.service.indexer import Answer
+from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
@@ -33,11 +35,11 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _items(index: DuckIndex, query: tuple[str, list[Any]]) -> list[dict[str, Any]]:
+def _items(index: QueryIndex, query: tuple[str, list[Any]]) -> list[dict[str, Any]]:
     return [_plain(row) for row in index.rows(*query)]
 
 
-def _resolve_item(index: DuckIndex, text: str) -> str:
+def _resolve_item(index: QueryIndex, text: str) -> str:
     exact = index.rows("SELECT id FROM items WHERE id = ?", [text])
     if exact:
         return text
@@ -51,23 +53,22 @@ def _resolve_item(index: DuckIndex, text: str) -> str:
     return resolve_id(text, [row["id"] for row in like])
 
 
-def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) -> dict[str, Any]:
+def list_items(
+    workspace: Workspace, query: ItemQuery, at: str | None = None, all_repos: bool = False
+) -> dict[str, Any]:
+    """`all_repos`: across every repository published to the team index."""
+    if all_repos:
+
+        def page(answer: Answer, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+            try:
+                return _page(answer, replace(query, limit=limit, offset=offset))
+            except NotFound:  # the --under/--parent item is another repository's
+                return [], 0
+
+        return team.across_repositories(workspace, query.limit, query.offset, page)
+
     def compute(answer: Answer) -> dict[str, Any]:
-        index = answer.index
-        resolved, under_path = query, None
-        if query.under or query.parent:
-            resolved = replace(
-                query,
-                under=_resolve_item(index, query.under) if query.under else None,
-                parent=_resolve_item(index, query.parent) if query.parent else None,
-            )
-        if resolved.under is not None:
-            under_path = next(
-                (row["path"] for row in index.rows(*sql.path_of(resolved.under))), None
-            )
-        page, count = sql.list_items(resolved, under_path)
-        items = _items(answer.index, page)
-        total = answer.index.rows(*count)[0]["n"]
+        items, total = _page(answer, query)
         return answer.envelope(
             {
                 "items": items,
@@ -81,13 +82,30 @@ def list_items(workspace: Workspace, query: ItemQuery, at: str | None = None) ->
     return answered(workspace, at, compute)
 
 
+def _page(answer: Answer, query: ItemQuery) -> tuple[list[dict[str, Any]], int]:
+    """One page of items and how many match in all."""
+    index = answer.index
+    resolved, under_path = query, None
+    if query.under or query.parent:
+        resolved = replace(
+            query,
+            under=_resolve_item(index, query.under) if query.under else None,
+            parent=_resolve_item(index, query.parent) if query.parent else None,
+        )
+    if resolved.under is not None:
+        under_path = next((row["path"] for row in index.rows(*sql.path_of(resolved.under))), None)
+    page, count = sql.list_items(resolved, under_path)
+    return _items(index, page), index.rows(*count)[0]["n"]
+
+
 def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
         index = answer.index
-        item_id, links = text, _parts(index.rows(*sql.item_links(text)))
+        asked = show_graph.queries(answer)  # a warm index's projection, or the index itself
+        item_id, links = text, asked.item_links(text)
         if "item" not in links:  # not an exact id: a prefix, resolved once
             item_id = _resolve_item(index, text)
-            links = _parts(index.rows(*sql.item_links(item_id)))
+            links = asked.item_links(item_id)
             if "item" not in links:
                 raise NotFound(f"no item '{text}'")
         item = _plain(links["item"][0])
@@ -96,27 +114,23 @@ def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[st
         targets = [row["id"] for row in sorted(links.get("depends_on", []), key=_position)]
         dependents = [row["id"] for row in links.get("blocks", [])]
         others = list(dict.fromkeys(targets + dependents))
-        linked = _parts(
-            index.rows(
-                *sql.linked_items(
-                    list(dict.fromkeys([item_id, *ancestors, *others])),
-                    others,
-                    item_id if targets else None,  # no dependency, nothing open
-                    item["file"],
-                )
-            )
+        linked = asked.linked_items(
+            list(dict.fromkeys([item_id, *ancestors, *others])),
+            others,
+            item_id if targets else None,  # no dependency, nothing open
+            item["file"],
         )
         own = [row for row in linked.get("brief", []) if row["file"] == item["file"]]
         version = _plain(own[0]) if own else {}
-        briefs = _briefs(index, linked, ancestors)
+        briefs = _briefs(asked, linked, ancestors)
         depends_on = [row for key in targets for row in briefs.get(key, [])]
         missing = [key for key in targets if key not in briefs]
         descendants = []
         if "child" in links and place.get("tree_path"):
-            descendants = index.rows(*sql.descendants(place["tree_path"], None, True))
+            descendants = asked.descendants(place["tree_path"])
         deployments = []
         if "deployment" in links:
-            deployments = _items(index, sql.deployments_of_item(item_id))
+            deployments = [_plain(row) for row in asked.deployments_of_item(item_id)]
         return answer.envelope(
             {
                 "id": item_id,
@@ -145,14 +159,6 @@ def show_item(workspace: Workspace, text: str, at: str | None = None) -> dict[st
     return answered(workspace, at, compute)
 
 
-def _parts(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The rows of a query of several parts (a `part` column), by part."""
-    found: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        found.setdefault(row.pop("part"), []).append(row)
-    return found
-
-
 def _first(parts: dict[str, list[dict[str, Any]]], name: str) -> dict[str, Any]:
     return parts[name][0] if name in parts else {}
 
@@ -162,7 +168,9 @@ def _position(row: dict[str, Any]) -> int:
 
 
 def _briefs(
-    index: DuckIndex, linked: dict[str, list[dict[str, Any]]], ancestors: list[str]
+    asked: show_graph.SqlShow | show_graph.GraphShow,
+    linked: dict[str, list[dict[str, Any]]],
+    ancestors: list[str],
 ) -> dict[str, list[dict[str, Any]]]:
     """The brief rows of the linked items by id (more than one when an id is in two files),
     their depth filled in."""
@@ -174,7 +182,7 @@ def _briefs(
         # one parent each, so one way down from the root: the place in the path
         depth.update((key, place) for place, key in enumerate(ancestors))
     else:
-        depth.update((row["id"], row["depth"]) for row in index.rows(*sql.depth_of(ancestors)))
+        depth.update((row["id"], row["depth"]) for row in asked.depth_of(ancestors))
     return {
         key: [{**_brief(row), "depth": depth.get(key)} for row in rows]
         for key, rows in found.items()
@@ -298,7 +306,7 @@ def dependency_tree(workspace: Workspace, text: str, at: str | None = None) -> d
 
 
 def _reachable(
-    index: DuckIndex, root: str, rows: list[dict[str, Any]]
+    index: QueryIndex, root: str, rows: list[dict[str, Any]]
 ) -> tuple[dict[str, list[str]], dict[str, dict[str, Any]]]:
     """The dependencies (targets sorted) and the items `root` reaches, walked a step (one
     query) at a time; `rows` answer the first step."""

@@ -13,11 +13,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from tracker.index.duckdb_backend import DuckIndex
+from tracker.index.backend import QueryIndex
 from tracker.model.vendor import FormatSupport, VendorStatus
 from tracker.model.work_item import ItemStatus
 from tracker.query import status_sql
-from tracker.service.indexer import Answer, answered
+from tracker.service.indexer import Answer
+from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
 DEPLOYMENTS_SHOWN = 10
@@ -52,7 +53,7 @@ def _git_state(workspace: Workspace, at: str | None, commit: str | None) -> dict
     return {"branch": branch, "head": commit, "at": None}
 
 
-def _sections(index: DuckIndex) -> dict[str, Any]:
+def _sections(index: QueryIndex) -> dict[str, Any]:
     counts = index.rows(*status_sql.counts())[0]
     return {
         "vendors": _vendors(index),
@@ -64,7 +65,7 @@ def _sections(index: DuckIndex) -> dict[str, Any]:
     }
 
 
-def _vendors(index: DuckIndex) -> dict[str, Any]:
+def _vendors(index: QueryIndex) -> dict[str, Any]:
     rows = index.rows(*status_sql.vendors())
     vendors = [
         {
@@ -90,7 +91,7 @@ def _vendors(index: DuckIndex) -> dict[str, Any]:
     }
 
 
-def _work_items(index: DuckIndex, live: int) -> dict[str, Any]:
+def _work_items(index: QueryIndex, live: int) -> dict[str, Any]:
     """Active items in groups by type, then priority, as the query orders them (the rows
     themselves, with their `indent` added)."""
     types: list[dict[str, Any]] = []
@@ -132,7 +133,7 @@ def _indent(rows: list[dict[str, Any]]) -> None:
         row["indent"] = indent
 
 
-def _deployments(index: DuckIndex) -> list[dict[str, Any]]:
+def _deployments(index: QueryIndex) -> list[dict[str, Any]]:
     found = []
     for row in index.rows(*status_sql.recent_deployments(DEPLOYMENTS_SHOWN)):
         tests = json.loads(row["test_summary"]) if row["test_summary"] else {}
@@ -153,11 +154,11 @@ def _deployments(index: DuckIndex) -> list[dict[str, Any]]:
     return found
 
 
-def _enhancements(index: DuckIndex) -> list[dict[str, Any]]:
+def _enhancements(index: QueryIndex) -> list[dict[str, Any]]:
     return index.rows(*status_sql.pending_enhancements())
 
 
-def _graph(index: DuckIndex) -> dict[str, Any]:
+def _graph(index: QueryIndex) -> dict[str, Any]:
     """Open dependency edges and the items at their ends (a missing target has no title)."""
     nodes: dict[str, str | None] = {}
     edges: dict[tuple[str, str], None] = {}  # an id held by two files joins twice

@@ -69,8 +69,14 @@ class SyncResult:
 class Watcher:
     """Watches one tracker root and its repository's refs; syncs the index after each change."""
 
-    def __init__(self, workspace: Workspace, on_sync: Callable[[SyncResult], None]) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        on_sync: Callable[[SyncResult], None],
+        after_sync: Callable[[], None] | None = None,
+    ) -> None:
         self.workspace = workspace
+        self.after_sync = after_sync  # after every sync, changes or not (e.g. publish)
         self.root = workspace.root
         self.git_dir = Path(workspace.store.repo.path)
         self.on_sync = on_sync
@@ -148,6 +154,8 @@ class Watcher:
         else:
             self.last_sync = time.monotonic()
             if report is None:
+                if self.after_sync is not None:
+                    self.after_sync()
                 return SyncResult(milliseconds=_since(started))
             result = SyncResult(
                 report.files_read,
@@ -159,6 +167,8 @@ class Watcher:
             )
         self.last_sync = time.monotonic()
         self.on_sync(result)
+        if self.after_sync is not None and result.error is None:
+            self.after_sync()
         return result
 
     # -- internals --------------------------------------------------------------------------

@@ -19,13 +19,18 @@ from tracker.store.tree import find_tracker_root
 class Workspace:
     root: Path
     actor: str | None = None
+    index_dsn: str | None = None  # a team index named on the command line (--index-dsn)
     _config: TrackerConfig | None = field(default=None, repr=False)
 
     @classmethod
     def open(
-        cls, start: Path | None = None, root_name: str | None = None, actor: str | None = None
+        cls,
+        start: Path | None = None,
+        root_name: str | None = None,
+        actor: str | None = None,
+        index_dsn: str | None = None,
     ) -> Workspace:
-        return cls(find_tracker_root(start or Path.cwd(), root_name), actor)
+        return cls(find_tracker_root(start or Path.cwd(), root_name), actor, index_dsn)
 
     @cached_property
     def store(self) -> GitStore:

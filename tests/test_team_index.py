@@ -1,0 +1,741 @@
+"""The team index (PostgreSQL) against a real server: publishing, reading, falling back.
+
+Every read the team index answers must equal what the local index answers for the same
+commit; a publish sends what changed and nothing else; two clones publishing at once
+leave one clone's state, never a mix; whatever goes wrong with the server, a read is
+still answered (from the local index, with a warning saying why).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import dict_row
+
+from tests.conftest import GIT_IDENTITY, PROJECT_ROOT, cli_json, git, run
+from tests.team_support import forget_connections, reset
+from tracker.index.pg_schema import MIGRATIONS
+from tracker.index.schema import DERIVED, TABLES
+from tracker.mcp import tools
+from tracker.query.spec import ItemQuery
+from tracker.service import reads, team
+from tracker.service.publish import publish
+from tracker.service.workspace import Workspace
+
+EXAMPLE = PROJECT_ROOT / ".tracker-example"
+EVERYTHING = "100000"
+UNREACHABLE = "host=127.0.0.1 port=1 user=postgres dbname=nothing"
+# How each type of the local schema reads in Postgres's information_schema.
+PG_TYPES = {
+    "VARCHAR": "text",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "BOOLEAN": "boolean",
+    "TIMESTAMPTZ": "timestamp with time zone",
+    "JSON": "json",
+    "VARCHAR[]": "ARRAY",
+}
+
+
+# -- fixtures and helpers --------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _as_a_new_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No team index named in the environment, none connected to nor failed yet."""
+    monkeypatch.delenv(team.DSN_VARIABLE, raising=False)
+    forget_connections()
+    yield
+    forget_connections()
+
+
+@pytest.fixture
+def dsn(pg_dsn: str) -> str:
+    """The session's database, with no team index in it yet."""
+    reset(pg_dsn)
+    return pg_dsn
+
+
+@pytest.fixture
+def example(repo: Path) -> Path:
+    """A git repository whose committed .tracker/ is a copy of the example (the current
+    directory), its local index built."""
+    shutil.copytree(EXAMPLE, repo / ".tracker")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "example tracker")
+    assert run(["index", "rebuild", "--quiet"]).exit_code == 0
+    return repo
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def publish_to(dsn: str, repo: Path | None = None) -> dict[str, Any]:
+    """`tracker index publish` in-process (in `repo`, default the current directory)."""
+    return cli_json(*at(repo), "--index-dsn", dsn, "index", "publish")
+
+
+def at(repo: Path | None) -> list[str]:
+    return [] if repo is None else ["-C", str(repo)]
+
+
+def local(*args: str) -> dict[str, Any]:
+    """A read answered by the local index, as fresh as the files."""
+    answer = cli_json(*args)
+    assert answer.get("data_source", "index") == "index", answer
+    return answer
+
+
+def shared(dsn: str, *args: str) -> dict[str, Any]:
+    """A read answered by the team index."""
+    answer = cli_json("--index-dsn", dsn, *args)
+    assert (answer.get("data_source", "postgres"), answer.get("warnings", [])) == (
+        "postgres",
+        [],
+    ), answer
+    return answer
+
+
+def fallback(dsn: str, *args: str) -> tuple[dict[str, Any], str]:
+    """A read through `dsn` that the local index answered instead: (answer, the warning)."""
+    answer = cli_json("--index-dsn", dsn, *args)
+    assert answer["data_source"] == "index", answer
+    assert len(answer["warnings"]) == 1, answer
+    return answer, answer["warnings"][0]
+
+
+def without_source(answer: dict[str, Any]) -> dict[str, Any]:
+    dropped = {"data_source", "generated_at"}  # the status report's time is the call's
+    return {key: value for key, value in answer.items() if key not in dropped}
+
+
+def same_answer(dsn: str, *args: str) -> dict[str, Any]:
+    """The read answered by the team index equals the local index's, but for where from."""
+    mine = local(*args)
+    theirs = shared(dsn, *args)
+    assert without_source(theirs) == without_source(mine), args
+    return theirs
+
+
+def scopes(dsn: str) -> list[dict[str, Any]]:
+    with psycopg.connect(dsn, row_factory=dict_row) as connection:
+        return connection.execute(
+            "SELECT r.name, r.identity, s.branch, s.commit FROM tracker.scopes s "
+            "JOIN tracker.repositories r ON r.id = s.repository ORDER BY r.name, s.branch"
+        ).fetchall()
+
+
+def everything(*prefix: str) -> list[dict[str, Any]]:
+    """Every live item, in the default order (a list answer's items)."""
+    items: list[dict[str, Any]] = cli_json(*prefix, "list", "--limit", EVERYTHING)["items"]
+    return items
+
+
+def retitle(repo: Path, item_id: str, title: str) -> None:
+    """Change an item's title by hand (not committed)."""
+    path = repo / ".tracker" / "items" / f"{item_id}.yaml"
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    path.write_text(
+        "".join(f"title: {title}\n" if line.startswith("title:") else line for line in lines),
+        "utf-8",
+    )
+
+
+def environment(dsn: str | None = None) -> dict[str, str]:
+    env = {**os.environ, **GIT_IDENTITY, "TRACKER_NO_SERVER": "1"}
+    if dsn is not None:
+        env[team.DSN_VARIABLE] = dsn
+    return env
+
+
+# -- every read, from either index -----------------------------------------------------------
+
+
+def test_every_read_answers_the_same_from_the_team_index(example: Path, dsn: str) -> None:
+    report = publish_to(dsn)
+    assert (report["published"], report["full"], report["commit"]) == (True, True, head(example))
+    files = local("query", "SELECT count(*) AS n FROM files")["rows"][0]["n"]
+    assert report["files_sent"] == files
+
+    items = everything()
+    parents = {item["parent"] for item in items if item["parent"]}
+    depending = {row["item"] for row in local("query", "SELECT item FROM dependencies")["rows"]}
+    deployed = {row["item"] for row in local("query", "SELECT item FROM deployment_items")["rows"]}
+    linked = [
+        item["id"]
+        for item in items
+        if item["parent"] and item["id"] in parents & depending & deployed
+    ]
+    assert linked, "the example has an item with a parent, children, dependencies, deployments"
+    rich = linked[0]
+    root = next(item["id"] for item in items if item["id"] in parents and not item["parent"])
+    stuck = local("blocked")["items"]
+    archived = local("list", "--archived", "--limit", EVERYTHING)["items"]
+    vendor = local("vendor", "list")["vendors"][-1]["name"]
+    deployment = local("deploy", "list")["deployments"][0]["id"]
+    assert stuck and archived
+
+    shown = same_answer(dsn, "show", rich)
+    for part in ("ancestors", "descendants", "depends_on", "deployments"):
+        assert shown[part], (rich, part)
+    for key in (root, stuck[0]["id"], stuck[0]["blocked_by"][0]["id"], archived[0]["id"]):
+        assert same_answer(dsn, "show", key)["id"] == key
+    every_id = [item["id"] for item in items + archived]
+    prefix = next(
+        rich[:n] for n in range(1, len(rich)) if sum(k.startswith(rich[:n]) for k in every_id) == 1
+    )
+    assert same_answer(dsn, "show", prefix)["id"] == rich  # a unique prefix
+
+    whole = same_answer(dsn, "list", "--limit", EVERYTHING)
+    assert whole["total_count"] == len(items) > 10
+    for args in (
+        ["list", "--limit", "7", "--offset", "5"],
+        ["list", "--status", "active", "--sort", "title", "--limit", "3", "--offset", "2"],
+        ["list", "--under", root, "--sort", "tree", "--limit", EVERYTHING],
+        ["list", "--parent", root, "--sort", "-created"],
+        ["list", "--text", shown["record"]["title"].split()[0].lower()],
+        ["list", "--archived", "--include-deleted", "--sort", "updated"],
+        ["tree"],
+        ["tree", root, "--depth", "1"],
+        ["ready", "--limit", "5"],
+        ["blocked"],
+        ["dep", "tree", rich],
+        ["vendor", "list"],
+        ["vendor", "show", vendor.upper()],
+        ["deploy", "list"],
+        ["show", deployment],
+        ["enhancement", "list"],
+        ["config", "get"],
+        ["status"],
+        ["query", "SELECT count(*) AS n FROM work_items WHERE status = 'active'"],
+        ["query", "SELECT id, labels, metadata, depth, path FROM work_items ORDER BY id"],
+    ):
+        same_answer(dsn, *args)
+
+
+# -- publishing what changed -----------------------------------------------------------------
+
+
+def test_a_publish_sends_the_files_that_changed_and_nothing_else(example: Path, dsn: str) -> None:
+    assert publish_to(dsn)["full"] is True
+    again = publish_to(dsn)
+    assert (again["files_sent"], again["rows_sent"], again["full"]) == (0, 0, False)
+
+    items = everything()
+    key = items[len(items) // 2]["id"]
+    assert run(["set", key, "title=Renamed for the team", "priority=5"]).exit_code == 0
+    sent = publish_to(dsn)
+    assert (sent["files_sent"], sent["full"], sent["commit"]) == (1, False, head(example))
+    shown = same_answer(dsn, "show", key)
+    assert (shown["record"]["title"], shown["record"]["priority"]) == ("Renamed for the team", 5)
+    same_answer(dsn, "list", "--limit", EVERYTHING)
+
+    nothing = publish_to(dsn)
+    assert (nothing["files_sent"], nothing["rows_sent"], nothing["full"]) == (0, 0, False)
+
+    # a dependency completed: what waited on it is ready (derived rows: open_deps)
+    live = {item["id"] for item in items}
+    stuck = local("blocked")["items"]
+    blocker = next(b["id"] for row in stuck for b in row["blocked_by"] if b["id"] in live)
+    assert run(["set", blocker, "status=completed"]).exit_code == 0
+    sent = publish_to(dsn)
+    assert (sent["files_sent"], sent["full"]) == (1, False)
+    assert same_answer(dsn, "blocked") != {"items": stuck}
+    for args in (["ready", "--limit", EVERYTHING], ["show", blocker], ["status"]):
+        same_answer(dsn, *args)
+
+    # an item with children deleted: gone, and its descendants placed anew (hierarchy)
+    parent = next(
+        item for item in everything() if item["parent"] and any(
+            child["parent"] == item["id"] for child in items)
+    )  # fmt: skip
+    git(example, "rm", "-q", f".tracker/{parent['file']}")
+    git(example, "commit", "-q", "-m", f"drop {parent['id']}")
+    sent = publish_to(dsn)
+    assert (sent["files_sent"], sent["full"]) == (1, False)
+    listed = same_answer(dsn, "list", "--limit", EVERYTHING)
+    assert parent["id"] not in [item["id"] for item in listed["items"]]
+    assert len(listed["items"]) == len(items) - 1
+    gone = run(["--index-dsn", dsn, "show", parent["id"], "--format", "json"])
+    assert gone.exit_code == run(["show", parent["id"], "--format", "json"]).exit_code != 0
+    assert shared(dsn, "status")  # answered by the team index: it holds this commit
+    for args in (["tree"], ["blocked"], ["list", "--root", "--limit", EVERYTHING]):
+        same_answer(dsn, *args)
+
+
+def test_reads_answer_locally_until_this_commit_is_published(example: Path, dsn: str) -> None:
+    publish_to(dsn)
+    key = everything()[0]["id"]
+    assert run(["set", key, "title=Not yet published"]).exit_code == 0
+    answer, warning = fallback(dsn, "show", key)
+    assert answer["record"]["title"] == "Not yet published"  # this clone's own state
+    assert "tracker index publish" in warning and head(example)[:12] in warning, warning
+
+    publish_to(dsn)
+    assert shared(dsn, "show", key)["record"]["title"] == "Not yet published"
+
+    retitle(example, key, "Edited, not committed")
+    refused = run(["--index-dsn", dsn, "index", "publish"])
+    assert refused.exit_code == 1, refused.output
+    assert f"items/{key}.yaml" in refused.output and "uncommitted" in refused.output
+    answer, warning = fallback(dsn, "show", key)
+    assert answer["record"]["title"] == "Edited, not committed"
+    assert "uncommitted" in warning, warning
+    assert scopes(dsn)[0]["commit"] == head(example)  # the refused publish wrote nothing
+
+    # a file deleted and not committed: the same
+    git(example, "checkout", "-q", "--", ".tracker")
+    assert shared(dsn, "show", key)["record"]["title"] == "Not yet published"
+    removed = everything()[-1]["file"]
+    (example / ".tracker" / removed).unlink()
+    refused = run(["--index-dsn", dsn, "index", "publish"])
+    assert refused.exit_code == 1 and removed in refused.output, refused.output
+    answer, warning = fallback(dsn, "list", "--limit", EVERYTHING)
+    assert removed not in [item["file"] for item in answer["items"]]
+    assert "uncommitted" in warning, warning
+
+
+# -- two clones ------------------------------------------------------------------------------
+
+
+def clone(source: Path, target: Path) -> Path:
+    subprocess.run(
+        ["git", "clone", "-q", str(source), str(target)], check=True, capture_output=True
+    )
+    return target
+
+
+def commit_retitle(repo: Path, item_id: str, title: str) -> str:
+    retitle(repo, item_id, title)
+    git(repo, "commit", "-q", "-am", f"retitle {item_id}")
+    return head(repo)
+
+
+def publish_at_once(dsn: str, *repos: Path) -> list[dict[str, Any]]:
+    """`tracker index publish` in each repository, as processes started together."""
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tracker", "index", "publish", "--format", "json"],
+            cwd=repo,
+            env=environment(dsn),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for repo in repos
+    ]
+    reports = []
+    for process in started:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, out + err
+        reports.append(json.loads(out))
+    return reports
+
+
+STATE = (["list", "--limit", EVERYTHING], ["blocked"], ["tree"], ["status"])
+
+
+def team_state(dsn: str, repo: Path) -> list[dict[str, Any]]:
+    """What the team index answers in `repo` (which must be at the commit it holds): every
+    item in full, and the derived answers."""
+    return [without_source(shared(dsn, *at(repo), *args)) for args in STATE]
+
+
+def local_state(repo: Path) -> list[dict[str, Any]]:
+    return [without_source(local(*at(repo), *args)) for args in STATE]
+
+
+def test_two_clones_publishing_at_once_leave_one_clone_s_state(
+    example: Path, dsn: str, tmp_path: Path
+) -> None:
+    other = clone(example, tmp_path / "other")
+    keys = [item["id"] for item in everything()]
+
+    # the same commit, at once: both publish it, the same state
+    reports = publish_at_once(dsn, example, other)
+    assert [(r["published"], r["commit"]) for r in reports] == [(True, head(example))] * 2
+    assert [s["commit"] for s in scopes(dsn)] == [head(example)]
+    assert team_state(dsn, other) == local_state(other)
+    assert team_state(dsn, example) == local_state(example)
+
+    # different commits of one branch, neither holding the other's: one of them, whole
+    mine = commit_retitle(example, keys[0], "Mine")
+    theirs = commit_retitle(other, keys[1], "Theirs")
+    for _ in range(2):
+        reports = publish_at_once(dsn, example, other)
+        assert [(r["published"], r["commit"]) for r in reports] == [(True, mine), (True, theirs)]
+        (held,) = scopes(dsn)
+        assert held["commit"] in (mine, theirs)
+        winner, loser = (example, other) if held["commit"] == mine else (other, example)
+        assert team_state(dsn, winner) == local_state(winner)
+        warning = fallback(dsn, *at(loser), "list")[1]  # not its state: answered locally
+        assert "tracker index publish" in warning
+
+    # one clone ahead of the other, which has fetched its commits but not merged them:
+    # whichever publishes first, the newer stays
+    git(other, "fetch", "-q", str(example), "main")
+    git(other, "merge", "-q", "--no-edit", "FETCH_HEAD")
+    newer = commit_retitle(other, keys[2], "Newer")
+    git(example, "fetch", "-q", str(other), "main")
+    older_report, newer_report = publish_at_once(dsn, example, other)
+    assert (newer_report["published"], newer_report["commit"]) == (True, newer)
+    if older_report["published"]:  # it went first
+        assert older_report["commit"] == mine
+    else:
+        assert older_report["commit"] == newer and "newer" in older_report["reason"]
+    assert scopes(dsn)[0]["commit"] == newer
+    assert team_state(dsn, other) == local_state(other)
+    skipped = publish_to(dsn, example)
+    assert (skipped["published"], skipped["commit"]) == (False, newer)
+    assert "newer" in skipped["reason"]
+    assert [s["commit"] for s in scopes(dsn)] == [newer]
+
+
+def test_a_stale_baseline_is_replaced_by_what_the_team_index_holds(
+    example: Path, dsn: str, tmp_path: Path
+) -> None:
+    keys = [item["id"] for item in everything()]
+    assert publish_to(dsn, example)["full"] is True
+    commit_retitle(example, keys[0], "First")
+    assert publish_to(dsn, example)["full"] is False  # its own baseline: incremental
+
+    other = clone(example, tmp_path / "other")
+    commit_retitle(other, keys[1], "From the other clone")
+    assert publish_to(dsn, other)["full"] is True  # its first publish
+
+    git(example, "fetch", "-q", str(other), "main")
+    git(example, "merge", "-q", "--ff-only", "FETCH_HEAD")
+    commit_retitle(example, keys[2], "Third")
+    report = publish_to(dsn, example)
+    # the team index was written by the other clone since: compared whole, and only the
+    # file that differs from what it holds is sent
+    assert (report["full"], report["files_sent"], report["published"]) == (True, 1, True)
+    assert team_state(dsn, example) == local_state(example)
+    for key in keys[:3]:
+        same_answer(dsn, *at(example), "show", key)
+    assert publish_to(dsn, example)["full"] is False  # its baseline is the team index's again
+
+    # a rebuilt local index has no baseline: compared whole, nothing to send
+    assert run([*at(example), "index", "rebuild", "--quiet"]).exit_code == 0
+    report = publish_to(dsn, example)
+    assert (report["full"], report["files_sent"], report["published"]) == (True, 0, True)
+
+
+def test_a_detached_head_publishes_as_the_branch_named(example: Path, dsn: str) -> None:
+    git(example, "checkout", "-q", "--detach")
+    refused = run(["--index-dsn", dsn, "index", "publish"])
+    assert refused.exit_code == 1 and "--branch" in refused.output, refused.output
+    report = cli_json("--index-dsn", dsn, "index", "publish", "--branch", "release")
+    assert (report["branch"], report["commit"]) == ("release", head(example))
+    assert [(s["branch"], s["commit"]) for s in scopes(dsn)] == [("release", head(example))]
+    same_answer(dsn, "list", "--limit", EVERYTHING)  # whichever branch holds this commit
+    git(example, "checkout", "-q", "main")
+    warning = fallback(dsn, "list")[1]  # main itself is not published
+    assert "branch main" in warning and "tracker index publish" in warning, warning
+
+
+# -- falling back ----------------------------------------------------------------------------
+
+
+def test_an_unreachable_team_index_falls_back_to_the_local_index(example: Path) -> None:
+    first = run(["--index-dsn", UNREACHABLE, "list", "--format", "json"])
+    assert first.exit_code == 0, first.output
+    answer = json.loads(first.stdout)
+    assert answer["data_source"] == "index"
+    assert "unreachable" in answer["warnings"][0] and "port=1" in answer["warnings"][0]
+    assert answer["items"] == local("list")["items"]
+    # not tried again at once: the next read does not wait for the connect timeout
+    again, warning = fallback(UNREACHABLE, "tree")
+    assert "moments ago" in warning, warning
+    assert again["items"] == local("tree")["items"]
+    refused = run(["--index-dsn", UNREACHABLE, "index", "publish"])
+    assert refused.exit_code == 1 and "unreachable" in refused.output, refused.output
+
+
+def test_a_connection_the_server_ends_falls_back_and_the_next_publish_catches_up(
+    example: Path, dsn: str
+) -> None:
+    ws = Workspace.open(example, index_dsn=dsn)
+    publish(ws)
+    everything_query = ItemQuery(limit=int(EVERYTHING))
+    assert reads.list_items(ws, everything_query)["data_source"] == "postgres"
+
+    def end_the_cached_connection() -> None:
+        pid = team._connections[dsn].connection.info.backend_pid
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            ended = admin.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()
+            assert ended == (True,)
+
+    end_the_cached_connection()
+    answer = reads.list_items(ws, everything_query)
+    assert answer["data_source"] == "index"
+    assert "answered from the local index" in answer["warnings"][0], answer["warnings"]
+    assert "failed" in answer["warnings"][0] or "terminat" in answer["warnings"][0]
+    assert reads.list_items(ws, everything_query)["data_source"] == "postgres"  # reconnected
+
+    # ended again, then a commit: the publish after it (a new connection) catches up
+    key = answer["items"][0]["id"]
+    end_the_cached_connection()
+    assert run(["set", key, "title=After the outage"]).exit_code == 0
+    report = publish(ws)
+    assert (report["published"], report["commit"]) == (True, head(example))
+    shown = reads.show_item(ws, key)
+    assert (shown["data_source"], shown["record"]["title"]) == ("postgres", "After the outage")
+    assert (
+        reads.list_items(ws, everything_query)["items"]
+        == local("list", "--limit", EVERYTHING)["items"]
+    )
+
+
+def test_a_schema_of_a_newer_version_is_refused(example: Path, dsn: str) -> None:
+    publish_to(dsn)
+    forget_connections()
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute("INSERT INTO tracker.migrations (name) VALUES ('9999_from_the_future')")
+    answer, warning = fallback(dsn, "list")
+    assert "schema" in warning and "9999_from_the_future" in warning, warning
+    assert answer["items"] == local("list")["items"]
+    refused = run(["--index-dsn", dsn, "index", "publish"])
+    assert refused.exit_code == 1 and "9999_from_the_future" in refused.output, refused.output
+
+
+def test_a_reader_that_may_not_read_the_team_index_falls_back(example: Path, dsn: str) -> None:
+    """A role with no rights: nothing there yet (a reader never creates the schema), then
+    no grant, then one."""
+    role = f"tracker_test_reader_{os.getpid()}"
+    reader = make_conninfo(dsn, user=role)
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f"DROP ROLE IF EXISTS {role}")
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        try:
+            answer, warning = fallback(reader, "list")
+            assert "holds nothing yet" in warning and "publish" in warning, warning
+            assert answer["items"] == local("list")["items"]
+
+            publish_to(dsn)
+            forget_connections()  # no longer "unreachable moments ago"
+            warning = fallback(reader, "list")[1]
+            assert "permission denied" in warning, warning
+
+            admin.execute(f"GRANT USAGE ON SCHEMA tracker TO {role}")
+            admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA tracker TO {role}")
+            forget_connections()
+            same_answer(reader, "list", "--limit", EVERYTHING)
+            refused = run(["--index-dsn", reader, "index", "publish"])
+            assert refused.exit_code == 1 and "permission denied" in refused.output
+        finally:
+            forget_connections()
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+
+def test_migrations_apply_once_in_order_and_match_the_local_schema(dsn: str) -> None:
+    from tracker.index.postgres_backend import TeamIndex
+
+    def applied() -> list[tuple[str, Any]]:
+        with psycopg.connect(dsn) as connection:
+            rows = connection.execute(
+                "SELECT name, applied_at FROM tracker.migrations ORDER BY applied_at, name"
+            ).fetchall()
+        return [(name, at) for name, at in rows]
+
+    names = [name for name, _ in MIGRATIONS]
+    assert names == sorted(names) and len(set(names)) == len(names)
+    TeamIndex.connect(dsn, migrate=True).close()
+    first = applied()
+    assert [name for name, _ in first] == names
+    TeamIndex.connect(dsn, migrate=True).close()
+    TeamIndex.connect(dsn).close()
+    assert applied() == first  # nothing applied again
+
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            "SELECT table_name, column_name, data_type, collation_name FROM "
+            "information_schema.columns WHERE table_schema = 'tracker' "
+            "ORDER BY table_name, ordinal_position"
+        ).fetchall()
+    found: dict[str, list[tuple[str, str, str | None]]] = {}
+    for table, column, kind, collation in rows:
+        found.setdefault(table, []).append((column, kind, collation))
+    local_tables = {**TABLES, **DERIVED}
+    assert set(found) == {*local_tables, "migrations", "repositories", "scopes"}
+    for table, columns in local_tables.items():
+        expected = [("scope", "integer", None)] + [
+            (column, PG_TYPES[kind], "C" if kind.startswith("VARCHAR") else None)
+            for column, kind in columns
+        ]
+        assert found[table] == expected, table
+
+
+# -- across repositories ---------------------------------------------------------------------
+
+
+def test_all_repos_lists_every_published_repository(
+    example: Path, dsn: str, tmp_path: Path
+) -> None:
+    second = tmp_path / "second"
+    second.mkdir()
+    git(second, "init", "-q", "-b", "main")
+    assert run([*at(second), "init"]).exit_code == 0
+    git(second, "add", "-A")
+    git(second, "commit", "-q", "-m", "init tracker")
+    for n in range(4):
+        cli_json(*at(second), "new", "task", f"second repository task {n}")
+    publish_to(dsn, example)
+    publish_to(dsn, second)
+    # the expected listing: each repository's own, in order of repository name
+    own = {example.name: everything(*at(example)), second.name: everything(*at(second))}
+    assert sorted(scope["name"] for scope in scopes(dsn)) == sorted(own)
+    expected = [
+        {**item, "repository": name, "published_branch": "main"}
+        for name in sorted(own)
+        for item in own[name]
+    ]
+    total = len(expected)
+    every = ["--index-dsn", dsn, "list", "--all-repos"]
+    whole = cli_json(*every, "--limit", EVERYTHING)
+    assert (whole["items"], whole["total_count"], whole["has_more"]) == (expected, total, False)
+    assert (whole["data_source"], whole["warnings"]) == ("postgres", [])
+    boundary = len(own[sorted(own)[0]])
+    for limit, offset in ((3, boundary - 2), (1, boundary - 1), (2, boundary), (5, 0)):
+        page = cli_json(*every, "--limit", str(limit), "--offset", str(offset))
+        assert page["items"] == expected[offset : offset + limit], (limit, offset)
+        assert (page["total_count"], page["has_more"]) == (total, offset + limit < total)
+    beyond = cli_json(*every, "--offset", str(total))
+    assert (beyond["items"], beyond["total_count"], beyond["has_more"]) == ([], total, False)
+    # a filter applies in every repository; an item named is looked for in each
+    active = cli_json(*every, "--status", "active", "--limit", EVERYTHING)
+    assert active["items"] == [item for item in expected if item["status"] == "active"]
+    parent = next(item["parent"] for item in own[example.name] if item["parent"])
+    children = cli_json(*every, "--parent", parent, "--limit", EVERYTHING)
+    assert children["items"] == [
+        item for item in expected if item["parent"] == parent and item["repository"] == example.name
+    ]
+    assert children["total_count"] == len(children["items"]) > 0
+
+    # the MCP tool: the same listing
+    ws = Workspace.open(example, index_dsn=dsn)
+    listed = tools.list_work_items(ws, all_repos=True, limit=4, offset=boundary - 2)
+    where = ("id", "repository", "published_branch")
+    assert [tuple(item[key] for key in where) for item in listed["items"]] == [
+        tuple(item[key] for key in where) for item in expected[boundary - 2 : boundary + 2]
+    ]
+    assert listed["total_count"] == total
+
+
+def test_all_repos_without_a_team_index_is_a_usage_error(example: Path) -> None:
+    refused = run(["list", "--all-repos"])
+    assert refused.exit_code == 1, refused.output
+    assert "--all-repos" in refused.output and "team index" in refused.output
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["host=db.example.com dbname=tracker password=hunter2", "postgresql://me:hunter2@db/tracker"],
+)
+def test_a_password_in_the_committed_dsn_is_refused(tracker_repo: Path, stored: str) -> None:
+    config = tracker_repo / ".tracker" / "tracker.yaml"
+    text = config.read_text("utf-8").replace(
+        "  backend: duckdb", f"  backend: postgres\n  dsn: '{stored}'"
+    )
+    assert "backend: postgres" in text
+    config.write_text(text, "utf-8")
+    line = text.splitlines().index(f"  dsn: '{stored}'") + 1
+    result = run(["validate"])
+    assert result.exit_code == 1, result.output
+    assert f"tracker.yaml:{line}" in result.output and "index.dsn" in result.output
+    assert "hunter2" not in result.output
+
+
+# -- tracker watch --publish -----------------------------------------------------------------
+
+
+class Watch:
+    """A running `tracker watch --publish` whose log is read line by line."""
+
+    def __init__(self, repo: Path, dsn: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tracker", "watch", "--publish"],
+            cwd=repo,
+            env={k: v for k, v in environment(dsn).items() if k != "TRACKER_NO_SERVER"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+            except queue.Empty:
+                raise AssertionError(f"no {text!r} within {timeout} s; log: {self.seen}") from None
+            self.seen.append(line)
+            if text in line:
+                return line
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def test_watch_publishes_each_new_commit(example: Path, dsn: str) -> None:
+    key = everything()[0]["id"]
+    watch = Watch(example, dsn)
+    try:
+        watch.wait_for("watching", 20.0)
+        deadline = time.monotonic() + 20.0
+        while not scopes_or_none(dsn) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [s["commit"] for s in scopes_or_none(dsn)] == [head(example)], watch.seen
+        moved = commit_retitle(example, key, "Published by the watcher")
+        deadline = time.monotonic() + 20.0
+        while scopes_or_none(dsn)[0]["commit"] != moved and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert scopes_or_none(dsn)[0]["commit"] == moved, watch.seen
+        watch.wait_for(f"published {moved[:12]}", 5.0)
+    finally:
+        watch.stop()
+    assert shared(dsn, "show", key)["record"]["title"] == "Published by the watcher"
+
+
+def scopes_or_none(dsn: str) -> list[dict[str, Any]]:
+    """The published scopes; none while the schema is not there yet."""
+    try:
+        return scopes(dsn)
+    except psycopg.errors.UndefinedTable:
+        return []

@@ -1,0 +1,231 @@
+"""Answers from a team index (Postgres), when one is configured and holds this clone's state.
+
+The files stay the truth: a team index answers only when it holds exactly the commit this
+clone is at, with no uncommitted tracker edits; otherwise, and whenever it cannot be
+reached (a 2 s connect timeout), is of an unknown schema or fails mid-answer, the local
+index answers with a warning saying why. A failed connection is not retried for
+RETRY_SECONDS, so a long-running server does not wait 2 s on every query.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from tracker.errors import UsageError
+from tracker.index.backend import TeamIndexUnavailable
+from tracker.index.duckdb_backend import DuckIndex
+from tracker.index.publication import uncommitted_files
+from tracker.model.config import IndexBackend
+from tracker.service import indexer
+from tracker.service.indexer import Answer
+from tracker.service.workspace import Workspace
+from tracker.store.identity import display_name, root_commit
+
+if TYPE_CHECKING:  # psycopg takes 0.2 s to import: only a process that uses it pays
+    from tracker.index.postgres_backend import Scope, TeamIndex
+
+T = TypeVar("T")
+DSN_VARIABLE = "TRACKER_INDEX_DSN"
+RETRY_SECONDS = 30.0
+BRANCH_PREFIX = "refs/heads/"
+
+_connections: dict[str, TeamIndex] = {}
+_down_until: dict[str, float] = {}
+_identities: dict[str, tuple[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class Repository:
+    identity: str  # the root commit: the same in every clone
+    name: str  # shown: origin's URL or the folder's name
+
+
+def team_dsn(workspace: Workspace, explicit: str | None = None) -> str | None:
+    """The team index to use: `explicit`, --index-dsn, $TRACKER_INDEX_DSN, then index.dsn
+    when tracker.yaml chooses the postgres backend."""
+    named = explicit or workspace.index_dsn or os.environ.get(DSN_VARIABLE)
+    if named:
+        return named
+    settings = workspace.config.index
+    if settings.backend == IndexBackend.POSTGRES:
+        return settings.dsn or ""  # "": chosen, but not said where
+    return None
+
+
+def connection(dsn: str, migrate: bool = False) -> TeamIndex:
+    """An open connection to `dsn`, kept for the process; TeamIndexUnavailable when it
+    cannot be had (remembered for RETRY_SECONDS unless `migrate`: a publish always tries)."""
+    from tracker.index.postgres_backend import TeamIndex, shown_dsn
+
+    if not migrate and time.monotonic() < _down_until.get(dsn, 0.0):
+        raise TeamIndexUnavailable(
+            f"team index ({shown_dsn(dsn)}) was unreachable moments ago; retried after "
+            f"{RETRY_SECONDS:.0f} s"
+        )
+    team = _connections.get(dsn)
+    if team is not None and not team.connection.closed:
+        # a publish cannot fall back: it makes sure the kept connection still works
+        if not migrate or team.alive():
+            return team
+        forget(dsn)
+    try:
+        team = TeamIndex.connect(dsn, migrate=migrate)
+    except TeamIndexUnavailable:
+        _down_until[dsn] = time.monotonic() + RETRY_SECONDS
+        raise
+    _down_until.pop(dsn, None)
+    _connections[dsn] = team
+    return team
+
+
+def forget(dsn: str) -> None:
+    team = _connections.pop(dsn, None)
+    if team is not None:
+        team.close()
+
+
+def repository(workspace: Workspace, commit: str) -> Repository:
+    key = str(workspace.root)
+    found = _identities.get(key)
+    if found is None:
+        store = workspace.store
+        found = _identities[key] = (root_commit(store, commit), display_name(store))
+    return Repository(*found)
+
+
+def current_branch(workspace: Workspace) -> str | None:
+    ref = workspace.store.tip().ref_name
+    return ref[len(BRANCH_PREFIX) :] if ref and ref.startswith(BRANCH_PREFIX) else None
+
+
+def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T]) -> T:
+    """`compute` on the team index when it holds this clone's state, else on the local one."""
+    dsn = None if at is not None else team_dsn(workspace)
+    if dsn is None:
+        return indexer.answered(workspace, at, compute)
+
+    def decide(local: Answer) -> T:
+        why = _why_local(workspace, dsn, local)
+        if not isinstance(why, str):
+            team = _connections[dsn]
+            try:
+                team.use_scope(why.id)
+                with team.snapshot():
+                    return compute(Answer(team, "postgres", [], local.commit))
+            except TeamIndexUnavailable as exc:
+                forget(dsn)
+                why = f"{exc.message}; answered from the local index"
+        local.warnings.append(why)
+        return compute(local)
+
+    return indexer.answered(workspace, None, decide)
+
+
+def _why_local(workspace: Workspace, dsn: str, local: Answer) -> Scope | str:
+    """The team scope that holds exactly the local state, or why the local index answers."""
+    if not dsn:
+        return (
+            "index.backend is postgres but no DSN is set (index.dsn, $TRACKER_INDEX_DSN or "
+            "--index-dsn); answered from the local index"
+        )
+    if local.commit is None:
+        return "no commits yet, nothing published; answered from the local index"
+    index = local.index
+    if isinstance(index, DuckIndex):
+        head = local.commit
+        # a scan of every file's row at 100,000 items: kept while the index stays as it is
+        pending = local.memo(
+            ("uncommitted", head),
+            lambda: uncommitted_files(
+                index, lambda file: workspace.store.blob_id(file, head) is not None
+            ),
+        )
+        if pending:
+            return (
+                f"{len(pending)} uncommitted tracker file(s) (the team index holds commits "
+                "only); answered from the local index"
+            )
+    try:
+        team = connection(dsn)
+        scopes = team.scopes(repository(workspace, local.commit).identity)
+    except TeamIndexUnavailable as exc:
+        forget(dsn)
+        return f"{exc.message}; answered from the local index"
+    branch = current_branch(workspace)
+    for scope in scopes:
+        if scope.commit == local.commit and (branch is None or scope.branch == branch):
+            return scope
+    held = next((scope.commit for scope in scopes if scope.branch == branch), None)
+    return (
+        f"the team index holds {(held or 'nothing')[:12]} for branch {branch or '(detached)'}, "
+        f"this clone is at {local.commit[:12]} (run `tracker index publish`); "
+        "answered from the local index"
+    )
+
+
+def across_repositories(
+    workspace: Workspace, limit: int, offset: int, page: Callable[[Answer, int, int], Any]
+) -> dict[str, Any]:
+    """One listing over every repository and branch published to the team index, in order
+    of repository name and branch; `page(answer, limit, offset)` lists one scope and returns
+    (items, total). Items carry their `repository` and `published_branch`."""
+    dsn = team_dsn(workspace)
+    if not dsn:
+        raise UsageError(
+            "--all-repos reads a team index: set index.backend: postgres and index.dsn, "
+            "$TRACKER_INDEX_DSN or --index-dsn"
+        )
+    team = connection(dsn)
+    scopes = team.scopes()
+    if scopes:
+        team.use_scope(scopes[0].id)  # its views are made outside the snapshot, to last
+    items: list[dict[str, Any]] = []
+    total = 0
+    with team.snapshot():
+        for scope in scopes:
+            team.use_scope(scope.id)
+            answer = Answer(team, "postgres", [], scope.commit)
+            wanted = max(0, limit - len(items))
+            found, count = page(answer, max(wanted, 1), max(0, offset - total))
+            if wanted:
+                items += [
+                    {**row, "repository": scope.repository, "published_branch": scope.branch}
+                    for row in found[:wanted]
+                ]
+            total += count
+    return {
+        "items": items,
+        "total_count": total,
+        "has_more": offset + len(items) < total,
+        "limit": limit,
+        "offset": offset,
+        "data_source": "postgres",
+        "warnings": [],
+    }
+
+
+def team_status(workspace: Workspace) -> dict[str, Any] | None:
+    """The team index as `tracker index status` shows it (None: none is configured)."""
+    dsn = team_dsn(workspace)
+    if dsn is None:
+        return None
+    if not dsn:
+        return {"reachable": False, "error": "index.backend is postgres but no DSN is set"}
+    from tracker.index.postgres_backend import shown_dsn
+
+    head = workspace.store.tip().commit
+    branch = current_branch(workspace)
+    found: dict[str, Any] = {"dsn": shown_dsn(dsn), "branch": branch}
+    try:
+        team = connection(dsn)
+        scopes = team.scopes(repository(workspace, head).identity, branch) if head else []
+        found["migrations"] = team.applied_migrations()
+    except TeamIndexUnavailable as exc:
+        forget(dsn)
+        return {**found, "reachable": False, "error": exc.message}
+    published = scopes[0].commit if scopes else None
+    return {**found, "reachable": True, "published_commit": published, "in_sync": published == head}
