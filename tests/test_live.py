@@ -323,3 +323,33 @@ def test_ids_held_twice_in_a_parent_cycle_do_not_multiply_the_hierarchy_walk() -
     index.connection.execute("DELETE FROM hierarchy WHERE id IN ('X', 'Y')")
     run(derived.PARTIAL_HIERARCHY, [["X", "Y"]])
     assert index.connection.execute("SELECT * FROM hierarchy ORDER BY id").fetchall() == expected
+
+
+def test_vendor_answers_are_kept_while_only_items_change(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    """What a warm index computed from the vendor files alone outlives a change of an item,
+    never a change of a vendor (edited, committed or not)."""
+    workspace = Workspace.open(tracker_repo)
+    assert run(["vendor", "new", "acme", "--extractor-version", "1.0"]).exit_code == 0
+    assert reads.vendor(workspace, "acme")["vendor"]["extractor_version"] == "1.0"
+    kept = live._cache["vendors"]
+    key = new("task", "Some work")  # a write: a commit and a sync of the item's file
+    assert reads.show_item(workspace, key)["record"]["title"] == "Some work"
+    assert reads.vendor(workspace, "acme")["vendor"]["extractor_version"] == "1.0"
+    assert live._cache["vendors"] is kept  # not computed again
+
+    path = tracker_repo / ".tracker" / "vendors" / "acme.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    edited = [
+        'extractor_version: "1.1"\n' if line.startswith("extractor_version:") else line
+        for line in lines
+    ]
+    assert edited != lines
+    path.write_text("".join(edited), encoding="utf-8")
+    shown = reads.vendor(workspace, "acme")["vendor"]
+    assert (shown["extractor_version"], shown["dirty"]) == ("1.1", True)
+    git(tracker_repo, "commit", "-q", "-am", "acme 1.1")
+    head = git(tracker_repo, "rev-parse", "HEAD").strip()
+    shown = reads.vendor(workspace, "acme")["vendor"]
+    assert (shown["dirty"], shown["version"]) == (False, head)

@@ -63,6 +63,23 @@ RACY_NS = 100_000_000
 T = TypeVar("T")
 
 
+class Memo(dict[Any, Any]):
+    """What was computed from a warm index, kept until the index changes. An entry may
+    name the folders whose files it reads (`reads`): a change elsewhere keeps it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: dict[Any, frozenset[str]] = {}
+
+    def forget(self, folders: set[str] | None = None) -> None:
+        """Drop what files of these folders may have changed (None: everything)."""
+        for key in list(self):
+            read = self.reads.get(key)
+            if folders is None or read is None or read & folders:
+                del self[key]
+                self.reads.pop(key, None)
+
+
 @dataclass
 class Answer:
     """An open, fresh index plus where the answer comes from and what degraded it."""
@@ -93,13 +110,18 @@ class Answer:
             )
         return {**data, "data_source": self.data_source, "warnings": warnings}
 
-    def memo(self, key: Any, compute: Callable[[], T]) -> T:
-        """`compute()`, remembered while the index stays as it is (callers must not change
-        what it returns)."""
+    def memo(
+        self, key: Any, compute: Callable[[], T], reads: Iterable[str] | None = None
+    ) -> T:
+        """`compute()`, remembered while the index stays as it is, or with `reads` (the
+        top folders of the only files it reads), while those files do (callers must not
+        change what it returns)."""
         if self.cache is None:
             return compute()
         if key not in self.cache:
             self.cache[key] = compute()
+            if reads is not None and isinstance(self.cache, Memo):
+                self.cache.reads[key] = frozenset(reads)
         return self.cache[key]  # type: ignore[no-any-return]
 
 
@@ -182,6 +204,8 @@ class SyncReport:
     versions_updated: int = 0
     rebuilt: bool = False
     commit: str | None = None
+    # the top folders (or tracker.yaml) of the files whose rows or versions changed
+    folders: set[str] = field(default_factory=set)
 
 
 def index_path(workspace: Workspace) -> Path:
@@ -482,6 +506,7 @@ def sync(
     else:
         found = _moved_versions(workspace, indexed, tip, committed)
     batch.versions_removed = set(found) | {c.path for c in committed if c.new is None}
+    report.folders = {path.split("/", 1)[0] for path in batch.removed | batch.versions_removed}
     batch.add(_version_rows(found))
     report.versions_updated = len(found)
     # what the index already knows: files without problems rows, bookkeeping kept as is

@@ -23,6 +23,7 @@ from tracker.index.duckdb_backend import DuckIndex, IndexBroken, IndexLocked, In
 from tracker.service.indexer import (
     Answer,
     IndexState,
+    Memo,
     SyncReport,
     discard_index,
     index_path,
@@ -49,7 +50,7 @@ class LiveIndex:
         self._path: Path | None = None if in_memory else index_path(workspace)
         self._index: DuckIndex | None = None
         self._state = IndexState()
-        self._cache: dict[Any, Any] = {}
+        self._cache = Memo()
         self._generation = 0  # counts the changes of the index (each empties `_cache`)
         self._background: Background | None = None  # a computation off the answering thread
         self._feed: ChangeFeed | None = None
@@ -128,7 +129,7 @@ class LiveIndex:
                 report = sync(self._workspace, self._index, True, progress, self._state)
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
-                self._forget()
+                self._forget(None if report.rebuilt else report.folders)
             return report
 
     @contextmanager
@@ -242,9 +243,10 @@ class LiveIndex:
         self._state = IndexState()
         self._forget()
 
-    def _forget(self) -> None:
-        """The index changed: what was computed from it no longer holds."""
-        self._cache.clear()
+    def _forget(self, folders: set[str] | None = None) -> None:
+        """The index changed (the files of `folders`; None: anything): what was computed
+        from it no longer holds."""
+        self._cache.forget(folders)
         self._generation += 1
 
     def _discard(self) -> None:

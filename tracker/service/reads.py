@@ -18,6 +18,7 @@ from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
+VENDOR_FOLDERS = ("vendors",)  # all that vendor answers read: kept while items change
 
 
 TIMES = (datetime, date)
@@ -339,7 +340,9 @@ def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> 
 
 def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        found = answer.memo("vendors-by-name", lambda: _by_name(_all_vendors(answer)))
+        found = answer.memo(
+            "vendors-by-name", lambda: _by_name(_all_vendors(answer)), reads=VENDOR_FOLDERS
+        )
         row = found.get(name.lower())
         if row is None:
             raise NotFound(f"no vendor '{name}'")
@@ -351,7 +354,9 @@ def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, 
 def _all_vendors(answer: Answer) -> list[dict[str, Any]]:
     """Every vendor, by name: a few hundred rows, kept by a warm index between changes."""
     return answer.memo(
-        "vendors", lambda: [_plain(row) for row in answer.index.rows(*sql.vendors(None))]
+        "vendors",
+        lambda: [_plain(row) for row in answer.index.rows(*sql.vendors(None))],
+        reads=VENDOR_FOLDERS,
     )
 
 
