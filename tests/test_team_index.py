@@ -739,3 +739,20 @@ def scopes_or_none(dsn: str) -> list[dict[str, Any]]:
         return scopes(dsn)
     except psycopg.errors.UndefinedTable:
         return []
+
+
+def test_what_a_team_answer_keeps_lasts_only_as_long_as_its_publish(
+    example: Path, dsn: str
+) -> None:
+    """Vendor answers from a scope are kept between reads (a published commit never
+    changes), and dropped the moment a new publish replaces the scope's rows."""
+    publish_to(dsn)
+    name = local("vendor", "list")["vendors"][0]["name"]
+    before = same_answer(dsn, "vendor", "show", name)["vendor"]
+    assert shared(dsn, "vendor", "show", name)["vendor"] == before  # from what was kept
+    assert len(team._memos) == 1
+    status = "broken" if before["status"] != "broken" else "operational"
+    assert run(["vendor", "set", name, f"status={status}"]).exit_code == 0
+    assert publish_to(dsn)["files_sent"] == 1
+    after = same_answer(dsn, "vendor", "show", name)["vendor"]
+    assert (after["status"], after["version"]) == (status, head(example))

@@ -28,6 +28,16 @@ CONNECT_TIMEOUT_SECONDS = 2
 ROW_TABLES = {**TABLES, **DERIVED}
 KNOWN_MIGRATIONS = [name for name, _ in MIGRATIONS]
 SCOPE = "current_setting('tracker.scope')::integer"
+# The scope holding a commit, chosen for the rest of the transaction (set_config in the
+# outer query: it runs once, for the one row chosen).
+SCOPE_AT = """
+    SELECT *, set_config('tracker.scope', id::text, true) AS chosen FROM (
+        SELECT s.id, r.name AS repository, r.identity, s.branch, s.commit, s.token
+        FROM tracker.scopes s JOIN tracker.repositories r ON r.id = s.repository
+        WHERE r.identity = %s AND s.commit = %s AND (%s::text IS NULL OR s.branch = %s)
+        ORDER BY s.branch LIMIT 1
+    ) AS held
+"""
 
 
 def shown_dsn(dsn: str) -> str:
@@ -194,6 +204,25 @@ class TeamIndex:
         self._views = True
 
     # -- reading ---------------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self, identity: str, commit: str, branch: str | None) -> Iterator[Scope | None]:
+        """One snapshot of the scope that holds `commit` of the repository (on `branch`, if
+        given; else the first branch that does), the query layer's tables reading it;
+        None when no scope holds that commit."""
+        with self._guarded():
+            if not self._views:
+                self._create_views()
+            self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                row = self.connection.execute(SCOPE_AT, [identity, commit, branch, branch])
+                found = row.fetchone()
+                if found is not None:
+                    found.pop("chosen")
+                yield None if found is None else Scope(**found)
+            finally:
+                with suppress(psycopg.Error):
+                    self.connection.execute("ROLLBACK")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -21,7 +21,7 @@ from tracker.index.duckdb_backend import DuckIndex
 from tracker.index.publication import uncommitted_files
 from tracker.model.config import IndexBackend
 from tracker.service import indexer
-from tracker.service.indexer import Answer
+from tracker.service.indexer import Answer, Memo
 from tracker.service.workspace import Workspace
 from tracker.store.identity import display_name, root_commit
 
@@ -36,6 +36,7 @@ BRANCH_PREFIX = "refs/heads/"
 _connections: dict[str, TeamIndex] = {}
 _down_until: dict[str, float] = {}
 _identities: dict[str, tuple[str, str]] = {}
+_memos: dict[tuple[str, int], tuple[str | None, Memo]] = {}
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,20 @@ def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T
         return indexer.answered(workspace, at, compute)
 
     def decide(local: Answer) -> T:
-        why = _why_local(workspace, dsn, local)
-        if not isinstance(why, str):
-            team = _connections[dsn]
+        why = _why_not_asked(workspace, dsn, local)
+        if why is None:
+            assert local.commit is not None
             try:
-                team.use_scope(why.id)
-                with team.snapshot():
-                    return compute(Answer(team, "postgres", [], local.commit))
+                team = connection(dsn)
+                held = repository(workspace, local.commit)
+                branch = current_branch(workspace)
+                # the scope is found and read in one snapshot: a publish meanwhile cannot
+                # make the answer read another commit than the one it was chosen for
+                with team.reading(held.identity, local.commit, branch) as scope:
+                    if scope is not None:
+                        memo = _memo(dsn, scope)
+                        return compute(Answer(team, "postgres", [], local.commit, memo))
+                why = _not_held(team, held.identity, branch, local.commit)
             except TeamIndexUnavailable as exc:
                 forget(dsn)
                 why = f"{exc.message}; answered from the local index"
@@ -125,8 +133,18 @@ def answered(workspace: Workspace, at: str | None, compute: Callable[[Answer], T
     return indexer.answered(workspace, None, decide)
 
 
-def _why_local(workspace: Workspace, dsn: str, local: Answer) -> Scope | str:
-    """The team scope that holds exactly the local state, or why the local index answers."""
+def _memo(dsn: str, scope: Scope) -> Memo:
+    """What answers computed from a scope, kept while it holds the same publish: a
+    published commit's rows never change, only a new publish (a new token) replaces them."""
+    key = (dsn, scope.id)
+    kept = _memos.get(key)
+    if kept is None or kept[0] != scope.token:
+        kept = _memos[key] = (scope.token, Memo())
+    return kept[1]
+
+
+def _why_not_asked(workspace: Workspace, dsn: str, local: Answer) -> str | None:
+    """Why the team index cannot hold the local state, before asking it (None: ask)."""
     if not dsn:
         return (
             "index.backend is postgres but no DSN is set (index.dsn, $TRACKER_INDEX_DSN or "
@@ -149,20 +167,14 @@ def _why_local(workspace: Workspace, dsn: str, local: Answer) -> Scope | str:
                 f"{len(pending)} uncommitted tracker file(s) (the team index holds commits "
                 "only); answered from the local index"
             )
-    try:
-        team = connection(dsn)
-        scopes = team.scopes(repository(workspace, local.commit).identity)
-    except TeamIndexUnavailable as exc:
-        forget(dsn)
-        return f"{exc.message}; answered from the local index"
-    branch = current_branch(workspace)
-    for scope in scopes:
-        if scope.commit == local.commit and (branch is None or scope.branch == branch):
-            return scope
-    held = next((scope.commit for scope in scopes if scope.branch == branch), None)
+    return None
+
+
+def _not_held(team: TeamIndex, identity: str, branch: str | None, commit: str) -> str:
+    held = next((scope.commit for scope in team.scopes(identity, branch) if branch), None)
     return (
         f"the team index holds {(held or 'nothing')[:12]} for branch {branch or '(detached)'}, "
-        f"this clone is at {local.commit[:12]} (run `tracker index publish`); "
+        f"this clone is at {commit[:12]} (run `tracker index publish`); "
         "answered from the local index"
     )
 
