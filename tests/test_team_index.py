@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,17 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from tests.conftest import GIT_IDENTITY, PROJECT_ROOT, cli_json, git, run
+from tests.conftest import GIT_IDENTITY, PROJECT_ROOT, cli_json, git, new_item, run
 from tests.team_support import forget_connections, reset
+from tracker.errors import UsageError
+from tracker.index import publication
 from tracker.index.pg_schema import MIGRATIONS
 from tracker.index.schema import DERIVED, TABLES
 from tracker.mcp import tools
 from tracker.query.spec import ItemQuery
 from tracker.service import reads, team
+from tracker.service.indexer import writable_index
+from tracker.service.live import LiveIndex
 from tracker.service.publish import publish
 from tracker.service.workspace import Workspace
 
@@ -756,3 +761,265 @@ def test_what_a_team_answer_keeps_lasts_only_as_long_as_its_publish(
     assert publish_to(dsn)["files_sent"] == 1
     after = same_answer(dsn, "vendor", "show", name)["vendor"]
     assert (after["status"], after["version"]) == (status, head(example))
+
+
+# -- the change log: publishing what the syncs since the last publish logged ----------------
+
+
+def team_rows(dsn: str, branch: str = "main") -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the scope published as `branch` (the test's only repository), by table."""
+    with psycopg.connect(dsn) as connection:
+        found = connection.execute(
+            "SELECT id FROM tracker.scopes WHERE branch = %s", [branch]
+        ).fetchone()
+        assert found is not None, f"nothing published as {branch}"
+        return {
+            table: connection.execute(
+                f"SELECT {', '.join(name for name, _ in columns)} FROM tracker.{table} "
+                "WHERE scope = %s",
+                [found[0]],
+            ).fetchall()
+            for table, columns in {**TABLES, **DERIVED}.items()
+        }
+
+
+def index_rows(repo: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the local index (synced first), by table."""
+    with writable_index(Workspace.open(repo)) as (index, _):
+        return {
+            table: index.connection.execute(
+                f"SELECT {', '.join(name for name, _ in columns)} FROM {table}"
+            ).fetchall()
+            for table, columns in {**TABLES, **DERIVED}.items()
+        }
+
+
+def comparable(rows: dict[str, list[tuple[Any, ...]]], decode: bool) -> dict[str, list[str]]:
+    """Rows as sortable text: JSON parsed (`decode`: it comes as text), times in UTC; left
+    out, the versions of files that are gone (the history keeps them, the team may not) and
+    a file's mtime (this clone's stat data: a file only touched is not sent again)."""
+    present = {row[0] for row in rows["files"]}
+    shown: dict[str, list[str]] = {}
+    for table, table_rows in rows.items():
+        columns = {**TABLES, **DERIVED}[table]
+        texts = []
+        for row in table_rows:
+            if table == "versions" and row[0] not in present:
+                continue
+            values = []
+            for value, (name, kind) in zip(row, columns, strict=True):
+                if name == "mtime_ns":
+                    continue
+                if kind == "JSON" and value is not None:
+                    value = json.dumps(json.loads(value) if decode else value, sort_keys=True)
+                elif kind == "TIMESTAMPTZ" and value is not None:
+                    value = value.astimezone(UTC).isoformat()
+                values.append(value)
+            texts.append(repr(values))
+        shown[table] = sorted(texts)
+    return shown
+
+
+def assert_team_holds_this_clone(dsn: str, repo: Path, branch: str = "main") -> None:
+    """The team index holds exactly the local index's rows, and answers every read as it."""
+    assert comparable(team_rows(dsn, branch), False) == comparable(index_rows(repo), True)
+    if team.current_branch(Workspace.open(repo)) == branch:
+        assert team_state(dsn, repo) == local_state(repo)
+
+
+def tracker_files_between(repo: Path, old: str, new: str) -> set[str]:
+    listed = git(repo, "diff", "--name-only", old, new, "--", ".tracker")
+    return {line.removeprefix(".tracker/") for line in listed.split()}
+
+
+def edit_title(repo: Path, item_file: str, title: str) -> None:
+    path = repo / ".tracker" / item_file
+    text = path.read_text("utf-8")
+    path.write_text(
+        "".join(
+            f"title: {title}\n" if line.startswith("title:") else line
+            for line in text.splitlines(keepends=True)
+        ),
+        "utf-8",
+    )
+
+
+def test_a_warm_publish_sends_exactly_what_changed_since_the_last_one(
+    example: Path, dsn: str
+) -> None:
+    ws = Workspace.open(example, index_dsn=dsn)
+    live = LiveIndex.start(ws)
+    try:
+        assert publish(ws)["full"] is True
+        assert_team_holds_this_clone(dsn, example)
+        items = everything()
+        files = [item["file"] for item in items]
+
+        def published(expected: set[str], old: str) -> None:
+            report = publish(ws)
+            assert (report["full"], report["published"], report["commit"]) == (
+                False, True, head(example)
+            )  # fmt: skip
+            assert expected == tracker_files_between(example, old, head(example))
+            assert report["files_sent"] == len(expected), report
+            assert_team_holds_this_clone(dsn, example)
+            with writable_index(ws) as (index, _):  # the log starts again from nothing
+                log = publication.read_log(index)
+            assert (log.files, log.keys) == ([], {table: set() for table in DERIVED})
+
+        # edits, committed by hand: two files; one of them edited twice, synced in between
+        old = head(example)
+        edit_title(example, files[0], "First edit")
+        live.refresh()
+        edit_title(example, files[0], "Second edit")
+        edit_title(example, files[1], "Another edit")
+        git(example, "commit", "-q", "-am", "two edits")
+        published({files[0], files[1]}, old)
+
+        # a file rewritten as it was (synced again, logged) and a commit that changes
+        # nothing tracked: nothing to send
+        old = head(example)
+        path = example / ".tracker" / files[2]
+        path.write_text(path.read_text("utf-8"), "utf-8")
+        os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+        (example / "notes.txt").write_text("not the tracker's\n", "utf-8")
+        git(example, "add", "notes.txt")
+        git(example, "commit", "-q", "-m", "notes")
+        live.refresh()
+        published(set(), old)
+
+        # through the tracker's own writes: a completed dependency (open counts), a new
+        # parent (paths below it), a new item
+        old = head(example)
+        stuck = local("blocked")["items"]
+        live_ids = {item["id"] for item in items}
+        blocker = next(b["id"] for row in stuck for b in row["blocked_by"] if b["id"] in live_ids)
+        assert run(["set", blocker, "status=completed"]).exit_code == 0
+        parent = next(item for item in items if item["parent"])
+        root = next(
+            item["id"]
+            for item in items
+            if not item["parent"] and item["id"] not in (parent["id"], parent["parent"])
+        )
+        assert run(["set", parent["id"], f"parent={root}"]).exit_code == 0
+        created = new_item("task", "Logged and published")
+        expected = {f"items/{blocker}.yaml", parent["file"], f"items/{created}.yaml"}
+        published(expected, old)
+
+        # a deletion, committed
+        old = head(example)
+        git(example, "rm", "-q", f".tracker/{files[3]}")
+        git(example, "commit", "-q", "-m", "one deleted")
+        published({files[3]}, old)
+        assert publish(ws)["files_sent"] == 0
+    finally:
+        live.close()
+
+
+def test_a_failed_publish_leaves_the_log_for_the_next_one(
+    example: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.errors import TrackerError
+    from tracker.index.backend import TeamIndexUnavailable
+    from tracker.index.postgres_backend import Publication
+
+    ws = Workspace.open(example, index_dsn=dsn)
+    publish(ws)
+    first = head(example)
+    files = [item["file"] for item in everything()]
+    commit_retitle(example, Path(files[0]).stem, "Before the outage")
+
+    # unreachable: nothing was sent, nothing recorded
+    with pytest.raises(TrackerError, match="unreachable"):
+        publish(ws, UNREACHABLE)
+    # reached, then lost before the publish committed: rolled back there, not recorded here
+    commit_retitle(example, Path(files[1]).stem, "During the outage")
+
+    def lost(self: Publication, commit: str, token: str, by: str | None) -> None:
+        raise TeamIndexUnavailable("team index lost mid-publish")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Publication, "finish", lost)
+        with pytest.raises(TeamIndexUnavailable):
+            publish(ws)
+    assert scopes(dsn)[0]["commit"] == first
+
+    report = publish(ws)
+    assert (report["full"], report["files_sent"]) == (False, 2)
+    assert_team_holds_this_clone(dsn, example)
+
+
+def test_a_rebuilt_index_and_a_long_log_compare_everything(
+    example: Path, dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_to(dsn)
+    files = [item["file"] for item in everything()]
+
+    # more files changed than the log keeps: it says "everything", compared with this
+    # clone's own copy (not a full publish), still exactly the changed files sent
+    with monkeypatch.context() as patched:
+        patched.setattr("tracker.index.duckdb_backend.LOG_LIMIT", 2)
+        patched.setattr("tracker.index.derived.LOG_LIMIT", 2)
+        for file in files[:3]:
+            edit_title(example, file, f"Changed {file}")
+        git(example, "commit", "-q", "-am", "three edits")
+        report = publish_to(dsn)
+        assert (report["full"], report["files_sent"]) == (False, 3)
+        assert_team_holds_this_clone(dsn, example)
+
+    # a rebuild forgets the baseline: compared whole with the team index
+    commit_retitle(example, Path(files[4]).stem, "Before the rebuild")
+    assert run(["index", "rebuild", "--quiet"]).exit_code == 0
+    report = publish_to(dsn)
+    assert (report["full"], report["files_sent"]) == (True, 1)
+    assert_team_holds_this_clone(dsn, example)
+    commit_retitle(example, Path(files[5]).stem, "After the rebuild")
+    report = publish_to(dsn)
+    assert (report["full"], report["files_sent"]) == (False, 1)
+    assert_team_holds_this_clone(dsn, example)
+
+
+def test_a_branch_switch_publishes_the_difference_and_uncommitted_state_is_refused(
+    example: Path, dsn: str
+) -> None:
+    ws = Workspace.open(example, index_dsn=dsn)
+    live = LiveIndex.start(ws)
+    try:
+        files = [item["file"] for item in everything()]
+        publish(ws, branch="main")
+        base = head(example)
+        git(example, "checkout", "-q", "-b", "feature")
+        edit_title(example, files[0], "On the feature branch")
+        git(example, "rm", "-q", f".tracker/{files[1]}")
+        git(example, "commit", "-q", "-am", "feature work")
+        feature = head(example)
+        git(example, "checkout", "-q", "main")
+        edit_title(example, files[2], "On main")
+        git(example, "commit", "-q", "-am", "main work")
+        main = head(example)
+
+        # each tip published in turn as one branch: the files that differ between them
+        for tip, old in ((feature, main), (main, feature), (feature, main)):
+            git(example, "checkout", "-q", "feature" if tip == feature else "main")
+            held = scopes(dsn)[0]["commit"]
+            report = publish(ws, branch="main")
+            expected = tracker_files_between(example, held, tip)
+            assert (report["full"], report["files_sent"], report["commit"]) == (
+                False, len(expected), tip
+            ), (report, expected, old)  # fmt: skip
+            assert_team_holds_this_clone(dsn, example)
+        assert base != feature
+
+        # HEAD moved back over a commit (`reset --soft`): the work tree holds what HEAD
+        # does not, an edit and a deletion, found among the logged files
+        git(example, "reset", "-q", "--soft", "HEAD~1")
+        with pytest.raises(UsageError, match="uncommitted") as refused:
+            publish(ws, branch="main")
+        assert files[0] in str(refused.value) and files[1] in str(refused.value)
+        git(example, "commit", "-q", "-m", "feature work again")
+        report = publish(ws, branch="main")
+        # the edited file's version is the new commit; the deleted one was gone already
+        assert (report["full"], report["files_sent"]) == (False, 1)
+        assert_team_holds_this_clone(dsn, example)
+    finally:
+        live.close()

@@ -23,7 +23,13 @@ import duckdb
 from tracker.errors import TrackerError
 from tracker.index import derived
 from tracker.index.rows import Rows, encode_row
-from tracker.index.schema import SCHEMA_VERSION, TABLES, TABLES_BY_FOLDER, create_statements
+from tracker.index.schema import (
+    LOG_LIMIT,
+    SCHEMA_VERSION,
+    TABLES,
+    create_statements,
+    tables_of,
+)
 
 LOCK_WAIT_SECONDS = 3.0
 # Tables whose rows come from a file's content; versions come from history instead.
@@ -32,6 +38,7 @@ RECORD_TABLES = tuple(name for name in TABLES if name != "versions")
 # Files (or rows): up to this many, statements with bound values beat a scratch table, and
 # the derived tables are refreshed for the touched items only.
 SMALL_BATCH = 64
+LOG_CHECKS = 100  # syncs between two looks at the size of the change log
 ITEM_FOLDERS = ("items", "archive")
 
 
@@ -92,6 +99,7 @@ class DuckIndex:
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.connection = connection
         self.path = path
+        self._logs_unchecked = 0  # syncs until the change log's size is looked at
 
     @classmethod
     def open(cls, path: Path | None, read_only: bool = False) -> DuckIndex:
@@ -133,6 +141,12 @@ class DuckIndex:
 
     def close(self) -> None:
         self.connection.close()
+
+    def checkpoint(self) -> None:
+        """Write the log of recent changes into the file now, after a large change: else
+        the next small write's commit pays for it. Skipped while another cursor reads."""
+        with suppress(duckdb.Error):
+            self.connection.execute("CHECKPOINT")
 
     # -- schema and bookkeeping ------------------------------------------------------------
 
@@ -208,7 +222,7 @@ class DuckIndex:
             small = len(batch.removed) <= SMALL_BATCH
             before = derived.item_state(self._run, item_files) if small else None
             if batch.removed:
-                tables = _tables_of(batch.removed)
+                tables = tables_of(batch.removed, RECORD_TABLES)
                 if batch.clean >= batch.removed:
                     tables = tuple(t for t in tables if t != "problems")
                 if (
@@ -220,6 +234,7 @@ class DuckIndex:
                 self._delete_files(batch.removed, tables)
             if batch.versions_removed:
                 self._delete_files(batch.versions_removed, ("versions",))
+            self._log_unpublished(batch.removed | batch.versions_removed)
             self._load_batch(batch)
             if before is not None:
                 after = derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
@@ -251,6 +266,7 @@ class DuckIndex:
 
                 yield load
                 derived.refresh_all(self._run)
+                self._log_unpublished(None)
                 self.set_meta(meta)
                 connection.execute("COMMIT")
             except BaseException:
@@ -265,6 +281,42 @@ class DuckIndex:
         for table, lines in batch.encoded.items():
             if lines:
                 self._load_lines(table, lines)
+
+    def _log_unpublished(self, files: set[str] | None) -> None:
+        """Note files whose `files` or `versions` rows change (None: any file may have), for
+        the next publish (schema.CHANGE_LOG)."""
+        if files is not None and not files:
+            return
+        if files is None or len(files) >= LOG_LIMIT:
+            self.connection.execute("DELETE FROM unpublished")
+            self.connection.execute("INSERT INTO unpublished VALUES (NULL)")
+        else:
+            self.connection.execute(
+                "INSERT INTO unpublished SELECT unnest(?::VARCHAR[])", [sorted(files)]
+            )
+        self._logs_unchecked -= 1
+        if self._logs_unchecked < 0:
+            self._trim_logs()
+
+    def _trim_logs(self) -> None:
+        """A change log grown past LOG_LIMIT rows (no publish for long) comes to say
+        "anything may have changed": it stays small, and the next publish compares all.
+        Looked at on a connection's first sync, then every LOG_CHECKS syncs."""
+        run = self.connection.execute
+        sizes = run(
+            "SELECT NULL, count(*) FROM unpublished "
+            "UNION ALL SELECT tbl, count(*) FROM derived_touched GROUP BY tbl"
+        ).fetchall()
+        for table, size in sizes:
+            if size <= LOG_LIMIT:
+                continue
+            if table is None:
+                run("DELETE FROM unpublished")
+                run("INSERT INTO unpublished VALUES (NULL)")
+            else:
+                run("DELETE FROM derived_touched WHERE tbl = ?", [table])
+                run("INSERT INTO derived_touched VALUES (?, NULL)", [table])
+        self._logs_unchecked = LOG_CHECKS
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()
@@ -396,15 +448,6 @@ def _is_lock_error(exc: BaseException) -> bool:
 
 def _folder(file: str) -> str:
     return file.split("/", 1)[0]
-
-
-def _tables_of(files: Iterable[str]) -> tuple[str, ...]:
-    """The tables that can hold rows of these files (a file of an unknown folder has only
-    problems, but every table is cleared for it, to be sure)."""
-    wanted: set[str] = set()
-    for file in files:
-        wanted.update(TABLES_BY_FOLDER.get(_folder(file), RECORD_TABLES))
-    return tuple(name for name in RECORD_TABLES if name in wanted)
 
 
 def _bound(value: Any, sql_type: str) -> Any:

@@ -3,7 +3,9 @@ rebuilt from the files, never migrated (it holds nothing the files do not)."""
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+from collections.abc import Iterable
+
+SCHEMA_VERSION = 3
 
 # table -> columns (name, SQL type); every row table carries the file it came from, so a
 # changed file's rows are replaced by deleting on `file` and inserting the new ones.
@@ -129,11 +131,27 @@ META = (("key", "VARCHAR"), ("value", "VARCHAR"))
 # the next publish diffs against, so it sends only what changed. Meta `published_scope`
 # and `published_token` say where it went and which publish it was; a team index whose
 # token differs was written by someone else since, and the baseline is read from it.
+# No primary keys: a publish replaces these tables whole or changes a few rows, and DuckDB
+# keeps a key (or any index) through deleting and inserting 100,000 rows at ~1.6 s, where
+# the plain table takes 50 ms. So a whole table is made anew, its index on the key (for
+# the few rows' lookups) made after it is loaded (`replace_published`).
 PUBLISHED = {
     "published_files": (("file", "VARCHAR"), ("blob", "VARCHAR"), ("version", "VARCHAR")),
     "published_hierarchy": DERIVED["hierarchy"],
     "published_open_deps": DERIVED["open_deps"],
 }
+
+# What changed since the last publish, so the next one compares those rows alone against
+# the baseline instead of every row: the files whose `files` or `versions` rows a sync wrote
+# or deleted, and the keys of the derived rows it rewrote (by table). A NULL file or key
+# means "anything may have": a new index (nothing published from it yet), a rebuild, a
+# refresh of every derived row, a log grown past LOG_LIMIT (beyond which comparing
+# everything is as cheap, and the log stays small). Only a publish empties the log.
+CHANGE_LOG = {
+    "unpublished": (("file", "VARCHAR"),),
+    "derived_touched": (("tbl", "VARCHAR"), ("key", "VARCHAR")),
+}
+LOG_LIMIT = 10_000
 
 
 def create_statements() -> list[str]:
@@ -141,8 +159,16 @@ def create_statements() -> list[str]:
     for name, columns in TABLES.items():
         statements.append(_create(name, columns, None))
         statements.append(f"CREATE INDEX {name}_file ON {name} (file)")
-    for name, columns in (DERIVED | PUBLISHED).items():
+    for name, columns in DERIVED.items():
         statements.append(_create(name, columns, columns[0][0]))
+    for name in PUBLISHED:
+        statements += replace_published(name)
+    for name, columns in CHANGE_LOG.items():
+        statements.append(_create(name, columns, None))
+    statements += [
+        "INSERT INTO unpublished VALUES (NULL)",
+        *(f"INSERT INTO derived_touched VALUES ('{name}', NULL)" for name in DERIVED),
+    ]
     statements += [
         "CREATE INDEX items_id ON items (id)",
         "CREATE INDEX items_parent ON items (parent)",
@@ -152,6 +178,26 @@ def create_statements() -> list[str]:
         *VIEWS,
     ]
     return statements
+
+
+def replace_published(name: str, rows: str | None = None) -> list[str]:
+    """The statements that make baseline table `name` anew, holding the rows of the query
+    `rows` (None: empty)."""
+    columns = PUBLISHED[name]
+    body = ", ".join(f"{column} {kind}" for column, kind in columns)
+    statements = [f"CREATE OR REPLACE TABLE {name} ({body})"]
+    if rows is not None:
+        statements.append(f"INSERT INTO {name} {rows}")
+    return [*statements, f"CREATE INDEX {name}_key ON {name} ({columns[0][0]})"]
+
+
+def tables_of(files: Iterable[str], tables: Iterable[str] = TABLES) -> tuple[str, ...]:
+    """Of `tables`, those that can hold rows of these files (`versions` always can; a file
+    of an unknown folder has only problems, but every table is cleared for it, to be sure)."""
+    wanted: set[str] = set()
+    for file in files:
+        wanted.update(TABLES_BY_FOLDER.get(file.split("/", 1)[0], TABLES), ("versions",))
+    return tuple(name for name in tables if name in wanted)
 
 
 def _create(name: str, columns: tuple[tuple[str, str], ...], key: str | None) -> str:

@@ -240,19 +240,20 @@ def fresh_index(workspace: Workspace, at: str | None = None) -> Iterator[Answer]
 
 
 @contextmanager
-def writable_index(workspace: Workspace) -> Iterator[tuple[DuckIndex, str | None]]:
-    """The synced index through a connection that may write (and its commit): this
-    process's warm one, else the file's own (IndexLocked when another process holds it)."""
+def writable_index(workspace: Workspace) -> Iterator[tuple[DuckIndex, Answer]]:
+    """The synced index through a connection that may write, and the answer it gives: this
+    process's warm one (whose `memo` keeps what was computed from it until it changes),
+    else the file's own (IndexLocked when another process holds it)."""
     warm = warm_index(workspace)
     if warm is not None:
         with warm.answering() as live:
             if live is not None and isinstance(live.index, DuckIndex):
-                yield live.index, live.commit
+                yield live.index, live
                 return
     index = DuckIndex.open(index_path(workspace))
     try:
         report = sync(workspace, index)
-        yield index, report.commit
+        yield index, Answer(index, "index", [], report.commit)
     finally:
         index.close()
 

@@ -3,8 +3,9 @@
 One transaction per publish, holding the (repository, branch) scope, so readers never see
 half of one and two clones publishing at once take turns. Only the files whose blob or
 version changed since the baseline are sent; the baseline is what this clone last
-published when the team index still holds that publish (its token), else what the team
-index holds now, read from it. Publishing again with nothing changed sends nothing.
+published when the team index still holds that publish (its token), compared for the files
+the local index logged since, else what the team index holds now, read from it and compared
+whole. Publishing again with nothing changed sends nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from tracker.errors import TrackerError, UsageError
 from tracker.index import publication
 from tracker.index.backend import TeamIndexUnavailable
-from tracker.index.schema import DERIVED, TABLES
+from tracker.index.schema import DERIVED, TABLES, tables_of
 from tracker.service import team
 from tracker.service.indexer import writable_index
 from tracker.service.workspace import Workspace
@@ -40,11 +41,18 @@ def publish(
     branch = branch or team.current_branch(workspace)
     if branch is None:
         raise UsageError("HEAD is detached: name the branch to publish as with --branch")
-    with writable_index(workspace) as (index, commit):
+    with writable_index(workspace) as (index, answer):
+        commit = answer.commit
         if commit is None:
             raise UsageError("nothing to publish: the repository has no commits yet")
-        pending = publication.uncommitted_files(
-            index, lambda file: workspace.store.blob_id(file, commit) is not None
+        head = commit
+        log = publication.read_log(index)  # what changed since the last publish
+        # the same answer the team reads keep (tracker.service.team) while the index stays
+        pending = answer.memo(
+            ("uncommitted", head),
+            lambda: publication.uncommitted_files(
+                index, lambda file: workspace.store.blob_id(file, head) is not None, log
+            ),
         )
         if pending:
             shown = ", ".join(pending[:3]) + (" ..." if len(pending) > 3 else "")
@@ -81,15 +89,21 @@ def publish(
                     meta.get("published_scope") == scope_key
                     and meta.get("published_token") == pub.token
                 )
-                if not same_baseline:
-                    publication.replace_baseline(index, pub.published_files())
-                files = publication.changed_files(index)
-                for table in TABLES:
-                    pub.remove(table, "file", files)
-                    report["rows_sent"] += pub.insert(table, publication.table_rows(index, table))
+                team_files = None if same_baseline else pub.published_files()
+                changes = publication.changed_files(index, team_files, log)
+                files = changes.files
+                # a scope that holds nothing is emptied whole, not file by file
+                emptied = team_files is not None and not team_files
+                for table in TABLES if emptied else tables_of(files):
+                    pub.remove(table, "file", None if emptied else files)
+                    rows = publication.table_rows(index, table, changes)
+                    if rows:
+                        report["rows_sent"] += pub.insert(table, rows)
                 deltas: dict[str, publication.Delta] | None = None
                 if same_baseline:
-                    deltas = {table: publication.derived_changes(index, table) for table in DERIVED}
+                    deltas = {
+                        table: publication.derived_changes(index, table, log) for table in DERIVED
+                    }
                 for table, columns in DERIVED.items():
                     key = columns[0][0]
                     if deltas is None:
@@ -97,14 +111,17 @@ def publish(
                         rows = publication.derived_rows(index, table)
                     else:
                         rows, gone = deltas[table]
-                        pub.remove(table, key, [row[0] for row in rows] + gone)
-                    report["rows_sent"] += pub.insert(table, rows)
+                        if rows or gone:
+                            pub.remove(table, key, [row[0] for row in rows] + gone)
+                    if rows:
+                        report["rows_sent"] += pub.insert(table, rows)
                 pub.finish(commit, token, workspace.actor)
         except TeamIndexUnavailable:
             team.forget(target)
             raise
+        recorded = {"published_scope": scope_key, "published_token": token}
         publication.record_published(
-            index, {"published_scope": scope_key, "published_token": token}, deltas
+            index, changes, {k: v for k, v in recorded.items() if meta.get(k) != v}, deltas
         )
         report.update(files_sent=len(files), full=not same_baseline)
     report["seconds"] = round(time.perf_counter() - started, 3)
