@@ -45,7 +45,14 @@ def record_queries(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             fetched.append(params[0])
         return rows(index, sql, params)
 
+    many = DuckIndex.rows_many
+
+    def counted_many(index: DuckIndex, queries: Any) -> list[list[dict[str, Any]]]:
+        fetched.extend(params[0] for sql, params in queries if sql == links)
+        return many(index, queries)
+
     monkeypatch.setattr(DuckIndex, "rows", counted)
+    monkeypatch.setattr(DuckIndex, "rows_many", counted_many)
     return fetched
 
 

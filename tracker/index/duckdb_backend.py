@@ -396,6 +396,10 @@ class DuckIndex:
         with self._guarded():
             return self._rows(sql, params)
 
+    def rows_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        with self._guarded():
+            return [self._rows(sql, params) for sql, params in queries]
+
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         cursor = self.connection.execute(sql, list(params))
         names = [column[0] for column in cursor.description or []]

@@ -213,9 +213,11 @@ class TeamIndex:
         with self._guarded():
             if not self._views:
                 self._create_views()
-            self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                row = self.connection.execute(SCOPE_AT, [identity, commit, branch, branch])
+                # one round trip for both: the answer's own queries follow
+                with self.connection.pipeline():
+                    self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    row = self.connection.execute(SCOPE_AT, [identity, commit, branch, branch])
                 found = row.fetchone()
                 if found is not None:
                     found.pop("chosen")
@@ -238,6 +240,16 @@ class TeamIndex:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._guarded():
             return self.connection.execute(self._placeholders(sql), list(params)).fetchall()
+
+    def rows_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        """Several queries in one round trip (psycopg's pipeline mode)."""
+        with self._guarded():
+            with self.connection.pipeline():
+                cursors = [
+                    self.connection.execute(self._placeholders(sql), list(params))
+                    for sql, params in queries
+                ]
+            return [cursor.fetchall() for cursor in cursors]
 
     def _placeholders(self, sql: str) -> str:
         found = self._statements.get(sql)

@@ -110,9 +110,7 @@ class Answer:
             )
         return {**data, "data_source": self.data_source, "warnings": warnings}
 
-    def memo(
-        self, key: Any, compute: Callable[[], T], reads: Iterable[str] | None = None
-    ) -> T:
+    def memo(self, key: Any, compute: Callable[[], T], reads: Iterable[str] | None = None) -> T:
         """`compute()`, remembered while the index stays as it is, or with `reads` (the
         top folders of the only files it reads), while those files do (callers must not
         change what it returns)."""

@@ -269,6 +269,11 @@ class Background:
             raise IndexUnavailable("stopped: the index changes")
         return self._index.rows(sql, params)
 
+    def rows_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
+        if self.stopped:
+            raise IndexUnavailable("stopped: the index changes")
+        return self._index.rows_many(queries)
+
     def read_only_query(self, sql: str) -> list[dict[str, Any]]:
         if self.stopped:
             raise IndexUnavailable("stopped: the index changes")

@@ -83,8 +83,8 @@ class SqlShow:
     index: QueryIndex
 
     def item_links(self, item_id: str) -> Parts:
-        found = parts(self.index.rows(*sql.item_links(item_id)))
-        record = self.index.rows(*sql.item_record(item_id))
+        links, record = self.index.rows_many([sql.item_links(item_id), sql.item_record(item_id)])
+        found = parts(links)
         return {"item": record, **found} if record else found
 
     def linked_items(
