@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench import CACHE_DIR, PROJECT_DIR
@@ -18,6 +22,25 @@ GIT_ENV = {
 
 CLI_VENV = CACHE_DIR / "cli-venv"
 _installed: str | None = None
+
+
+# From this size on, repositories are laid out as the README advises for large trackers:
+# fanned-out items folder, git's split index.
+LARGE = 100_000
+
+
+@contextmanager
+def scratch_clone(source: Path, size: int, label: str) -> Iterator[Path]:
+    """A writable clone of `source` (a repository of `size` items) in a temporary folder,
+    removed afterwards; how long cloning took goes to stderr."""
+    with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
+        started = time.perf_counter()
+        repo = clone(source, Path(scratch) / "repo", split_index=size >= LARGE)
+        print(
+            f"  {label}: cloned {size:,} items in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
+        yield repo
 
 
 def clone(source: Path, target: Path, split_index: bool) -> Path:

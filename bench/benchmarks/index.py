@@ -28,14 +28,13 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.common import GIT_ENV, cli_python, clone, tracker_executable
+from bench.common import GIT_ENV, LARGE, cli_python, scratch_clone, tracker_executable
 from bench.registry import (
     Case,
     Context,
@@ -55,7 +54,6 @@ FRESH_GOAL = Goal(0.050, "p95")  # at 100,000 items
 CLI_GOAL = Goal(0.150, "median")  # at 1,000 items
 WATCH_GOAL = Goal(0.100, "p95")
 DEBOUNCE_MS = 20  # tracker.service.watch.DEBOUNCE_SECONDS
-LARGE = 100_000
 READY_LIMIT = 10  # `tracker ready`'s default
 
 
@@ -421,13 +419,7 @@ def run(ctx: Context) -> None:
     for size in ctx.sizes:
         fanout = size >= LARGE  # 100k flat is not a layout anyone should use
         source = ctx.repo(size, fanout=fanout)
-        with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
-            started = time.perf_counter()
-            repo = clone(source, Path(scratch) / "repo", split_index=size >= LARGE)
-            print(
-                f"  index: cloned {size:,} items in {time.perf_counter() - started:.0f} s",
-                file=sys.stderr,
-            )
+        with scratch_clone(source, size, "index") as repo:
             defaults = _defaults(size)
             _rebuild(ctx, size, repo, env, ctx.repeats(defaults["rebuild"]))
             picked = _queries(ctx, size, repo, env, defaults["instrumented"])

@@ -28,13 +28,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.benchmarks.index import _TIMERS, _ms, _phase_text
-from bench.common import GIT_ENV, clone
+from bench.common import GIT_ENV, LARGE, scratch_clone
 from bench.registry import (
     Context,
     Goal,
@@ -45,7 +44,6 @@ from bench.registry import (
 )
 
 ADMIN_DSN = os.environ.get("TRACKER_BENCH_PG", "host=127.0.0.1 user=postgres dbname=postgres")
-LARGE = 100_000
 SCRATCH_GOAL = Goal(30.0, "p95")
 INCREMENTAL_GOAL = Goal(0.050, "p95")  # the median is below the p95: both <= 50 ms
 VENDOR_GOAL = Goal(0.001, "p95")
@@ -459,13 +457,7 @@ def run(ctx: Context) -> None:
         for size in ctx.sizes:
             fanout = size >= LARGE
             source = ctx.repo(size, fanout=fanout)
-            with tempfile.TemporaryDirectory(prefix="tracker-bench-") as scratch:
-                started = time.perf_counter()
-                repo = clone(source, Path(scratch) / "repo", split_index=size >= LARGE)
-                print(
-                    f"  team: cloned {size:,} items in {time.perf_counter() - started:.0f} s",
-                    file=sys.stderr,
-                )
+            with scratch_clone(source, size, "team") as repo:
                 defaults = _defaults(size)
                 _fresh_clone(ctx, size, repo, env, database, ctx.repeats(defaults["fresh_clone"]))
                 _scratch(ctx, size, repo, env, database, ctx.repeats(defaults["scratch"]))
