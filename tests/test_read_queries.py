@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -292,6 +293,9 @@ def test_list_ready_blocked_equal_a_brute_force(
     ready = [r.id for r in by_priority if r.status == "active" and not truth.open_count(r.id)]
     limit = data.draw(st.sampled_from([1, 3, EVERYTHING]))
     assert ids(reads.ready(WORKSPACE, limit)) == ready[:limit]
+    for candidates in (1, 2, 5):  # few candidates, some of them blocked: asked again over all
+        with patch.object(reads, "ready_candidates", lambda _limit, n=candidates: n):
+            assert ids(reads.ready(WORKSPACE, limit)) == ready[:limit], candidates
     stuck = [r for r in by_priority if r.status != "completed" and truth.open_count(r.id)]
     answer = reads.blocked(WORKSPACE, limit)
     assert ids(answer) == [r.id for r in stuck][:limit]

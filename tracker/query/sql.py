@@ -159,10 +159,27 @@ def list_items(query: ItemQuery, under_path: str | None = None) -> tuple[Sql, Sq
     return found, count
 
 
-def ready(limit: int) -> Sql:
-    """Active, live items with no open dependency, best first: priority, then age."""
-    where = f"i.status = 'active' AND i.deleted_at IS NULL AND NOT i.archived AND NOT {OPEN}"
-    return page((where, []), SORTS["priority"], limit)
+READY_LIVE = "i.status = 'active' AND i.deleted_at IS NULL AND NOT i.archived"
+
+
+def ready(limit: int, candidates: int | None = None) -> Sql:
+    """Active, live items with no open dependency, best first: priority, then age.
+
+    With `candidates`, only the first that many active, live items (blocked or not) are
+    looked at: when `limit` of them are unblocked, they are the answer (every item after
+    them ranks lower), found without testing every active item for open dependencies, which
+    costs half the query at 100,000 items. Fewer than `limit` found: ask again without."""
+    order = SORTS["priority"]
+    if candidates is None:
+        return page((f"{READY_LIVE} AND NOT {OPEN}", []), order, limit)
+    return (
+        f"WITH first AS (SELECT i.file, i.id, i.priority, i.created_at FROM items i "
+        f"WHERE {READY_LIVE} ORDER BY {order} LIMIT ?), "
+        f"page AS (SELECT i.file FROM first i WHERE NOT {OPEN} ORDER BY {order} LIMIT ?) "
+        f"SELECT {ITEM_COLUMNS} FROM page JOIN items i ON i.file = page.file {ITEM_JOINS} "
+        f"ORDER BY {order}",
+        [candidates, limit],
+    )
 
 
 def blocked(limit: int) -> Sql:

@@ -250,9 +250,18 @@ def tree(
     return answered(workspace, at, compute)
 
 
+def ready_candidates(limit: int) -> int:
+    """How many of the best active items a `ready` answer looks among first: more than a
+    few of them blocked is rare, and a short answer asks again over all of them."""
+    return max(64, 8 * limit)
+
+
 def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        return answer.envelope({"items": _items(answer.index, sql.ready(limit))})
+        items = _items(answer.index, sql.ready(limit, ready_candidates(limit)))
+        if len(items) < limit:  # too many of the first candidates blocked, or too few items
+            items = _items(answer.index, sql.ready(limit))
+        return answer.envelope({"items": items})
 
     return answered(workspace, at, compute)
 

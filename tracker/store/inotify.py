@@ -15,6 +15,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
+import select
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ class ChangeFeed:
         self._labels: dict[int, str] = {}  # watch descriptor -> label, for other folders
         self._label_dirs: dict[int, Path] = {}  # ... and its folder, when watched recursively
         self._pending = Changes()
+        # poll(0) before reading: a read of an empty queue raises, which costs several times
+        # the poll on the warm path, where the queue is nearly always empty
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
+        self._root_watched = False  # its watch is gone when the root was deleted or moved
 
     @classmethod
     def open(cls, root: Path, wanted: Callable[[str], bool]) -> ChangeFeed | None:
@@ -129,6 +135,9 @@ class ChangeFeed:
 
     def drain(self) -> Changes:
         """Everything that changed since the last drain (reads the kernel's queue)."""
+        if self._root_watched and not self._poll.poll(0):
+            changes, self._pending = self._pending, Changes()
+            return changes
         while True:
             try:
                 data = os.read(self._fd, _BUFFER)
@@ -140,7 +149,7 @@ class ChangeFeed:
                     break
                 continue
             self._parse(data)
-        if "" not in self._folders.values():  # the root itself went away: watch it anew
+        if not self._root_watched:  # the root itself went away: watch it anew
             self._pending.rescan = True
             if self.root.is_dir():
                 self._watch_tree("")
@@ -174,7 +183,8 @@ class ChangeFeed:
         if folder is None:
             return
         if mask & IN_IGNORED:
-            del self._folders[wd]
+            if not self._folders.pop(wd):
+                self._root_watched = False
             return
         if mask & (IN_DELETE_SELF | IN_MOVE_SELF):
             self._pending.rescan = True  # a watched folder went away or moved
@@ -204,6 +214,8 @@ class ChangeFeed:
                     continue  # gone again already; its parent's event asks for a scan
                 return False
             self._folders[wd] = inner
+            if not inner:
+                self._root_watched = True
             if found is not None:
                 found.update(f"{inner}/{name}" if inner else name for name in files)
         return True
