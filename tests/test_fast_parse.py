@@ -31,6 +31,7 @@ from tracker.model.yaml_fast import (
     _NUMBER_BOTH,
     _RESOLVER,
     _UTC_SECONDS,
+    _plain_tag,
     load_fast,
 )
 from tracker.model.yaml_read import YamlProblem, _Loader, load_yaml_bytes
@@ -289,6 +290,27 @@ def test_utc_shortcut_matches_the_resolver(value: str) -> None:
     tag = _RESOLVER.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     assert tag == "tag:yaml.org,2002:timestamp"
     assert_fast_agrees(f"a: {value}\n".encode())
+
+
+@given(
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=5, max_size=12).map(
+        lambda rest: rest.strip()
+    ),
+    st.sampled_from(list("yYnNtTfFoOaZ")),
+)
+@settings(max_examples=500)
+def test_letter_shortcut_matches_the_resolver(rest: str, first: str) -> None:
+    """A scalar of more than five characters starting with a letter is text to PyYAML's
+    resolver too (`_plain_tag` skips the resolver for it)."""
+    value = first + rest
+    for candidate in (value, *(f"{word}{rest[:1]}" for word in ("False", "FALSE", "Null "))):
+        if len(candidate) > 5:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, candidate, (True, False))  # type: ignore[no-untyped-call]
+            assert tag == "tag:yaml.org,2002:str", candidate
+            assert _plain_tag(candidate) == tag
+    for word in ("FALSE", "False", "false", "NULL", "Yes", "off"):  # five letters at most
+        assert _plain_tag(word) == _RESOLVER.resolve(yaml.ScalarNode, word, (True, False))  # type: ignore[no-untyped-call]
+        assert _plain_tag(word) != "tag:yaml.org,2002:str"
 
 
 def words(text: str) -> list[str]:

@@ -1125,3 +1125,18 @@ def test_vendors_deployments_and_enhancements_equal_the_files(example: Path) -> 
     assert sorted(e["id"] for e in planned) == sorted(
         e["id"] for e in enhancements if e.get("status", "planned") == "planned"
     )
+
+
+def test_rows_encode_for_the_bulk_load_whatever_their_values() -> None:
+    """orjson encodes rows; what it cannot (integers past 64 bits) the json module does,
+    and either way DuckDB reads back the same values."""
+    from tracker.index.rows import encode_row
+
+    rows = [
+        {"file": "items/a.yaml", "id": "A", "title": 'é\u2028"quoted"', "labels": ["x"]},
+        {"file": "items/b.yaml", "id": "B", "title": "big", "metadata": {"n": 2**70, "m": 1.5}},
+    ]
+    lines = [encode_row("items", row) for row in rows]
+    assert [json.loads(line)["title"] for line in lines] == [row["title"] for row in rows]
+    assert json.loads(lines[1])["metadata"] == {"n": 2**70, "m": 1.5}
+    assert list(json.loads(lines[0])) == [column for column, _ in duckdb_backend.TABLES["items"]]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from tracker.index.schema import TABLES
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -14,7 +16,12 @@ _COLUMNS = {table: tuple(name for name, _ in columns) for table, columns in TABL
 
 def encode_row(table: str, row: dict[str, Any]) -> str:
     """One row as a line of JSON for DuckDB's bulk load (`read_json`)."""
-    return json.dumps({column: row.get(column) for column in _COLUMNS[table]})
+    ordered = {column: row.get(column) for column in _COLUMNS[table]}
+    try:
+        # orjson: a fifth of the json module's time, a few percent of a rebuild
+        return orjson.dumps(ordered).decode()
+    except TypeError:  # an integer beyond 64 bits, which only the json module writes
+        return json.dumps(ordered)
 
 
 def record_rows(file: str, folder: str, data: dict[str, Any]) -> Rows:

@@ -219,6 +219,10 @@ def _construct(tag: str, value: str) -> Any:
 
 def _plain_tag(value: str) -> str:
     """The tag PyYAML's resolver gives `value` written as a plain scalar."""
+    if len(value) > 5 and value[0].isalpha():
+        # a scalar starting with a letter resolves only to a bool or a null (yes, False,
+        # NULL, ...: five letters at most); titles and descriptions skip the resolver
+        return _STR
     tag = _TAG_CACHE.get(value)
     if tag is None and _UTC_SECONDS.fullmatch(value):  # no point caching these
         return _TIMESTAMP
