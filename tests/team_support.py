@@ -37,6 +37,7 @@ def forget_connections() -> None:
         team.forget(dsn)
     team._down_until.clear()
     team._identities.clear()
+    team._branches.clear()
     team._memos.clear()
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from tests.conftest import GIT_IDENTITY, PROJECT_ROOT, cli_json, git, new_item, run
@@ -32,6 +33,7 @@ from tests.team_support import forget_connections, reset
 from tracker.errors import UsageError
 from tracker.index import publication
 from tracker.index.pg_schema import MIGRATIONS
+from tracker.index.postgres_backend import Scope, TeamIndex
 from tracker.index.schema import DERIVED, TABLES
 from tracker.mcp import tools
 from tracker.query.spec import ItemQuery
@@ -761,6 +763,113 @@ def test_what_a_team_answer_keeps_lasts_only_as_long_as_its_publish(
     assert publish_to(dsn)["files_sent"] == 1
     after = same_answer(dsn, "vendor", "show", name)["vendor"]
     assert (after["status"], after["version"]) == (status, head(example))
+
+
+# -- one answer, one published state, no transaction left open -------------------------------
+
+
+def kept_connection(dsn: str) -> psycopg.Connection[Any]:
+    """The connection this process keeps to the team index."""
+    return team._connections[dsn].connection
+
+
+def prepared_statements(dsn: str) -> set[str]:
+    rows = kept_connection(dsn).execute("SELECT name FROM pg_prepared_statements").fetchall()
+    return {row["name"] for row in rows}
+
+
+def test_a_publish_between_finding_the_scope_and_reading_it_is_never_mixed_in(
+    example: Path, dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An answer finds its scope with one statement and begins its snapshot with its first
+    query, which checks that the scope still holds the publish found. A publish landing in
+    between makes the answer start again inside one snapshot: it never reads the new rows
+    as this commit's (here the clone's commit is no longer held: the local index answers)."""
+    other = clone(example, tmp_path / "other")
+    key = everything()[0]["id"]
+    publish_to(dsn)
+    theirs = commit_retitle(other, key, "Published meanwhile")
+    find = TeamIndex._scope_at
+    lookups: list[bool] = []
+
+    def publish_meanwhile(
+        index: TeamIndex, identity: str, commit: str, branch: str | None, snapshot_first: bool
+    ) -> Scope | None:
+        found = find(index, identity, commit, branch, snapshot_first)
+        lookups.append(snapshot_first)
+        if len(lookups) == 1:
+            assert found is not None  # this clone's commit, published
+            publish_at_once(dsn, other)
+        return found
+
+    monkeypatch.setattr(TeamIndex, "_scope_at", publish_meanwhile)
+    answer, warning = fallback(dsn, "show", key)
+    assert lookups == [False, True]
+    assert answer["record"]["title"] != "Published meanwhile"
+    assert answer["record"] == local("show", key)["record"]
+    assert f"holds {theirs[:12]}" in warning, warning
+    assert kept_connection(dsn).info.transaction_status == TransactionStatus.IDLE
+
+
+def test_no_answer_leaves_a_transaction_open(example: Path, dsn: str) -> None:
+    """An idle transaction would hold back vacuum on the server: every answer ends its
+    snapshot, whether it queried, answered from what it kept, or failed."""
+    publish_to(dsn)
+    name = local("vendor", "list")["vendors"][0]["name"]
+    key = everything()[0]["id"]
+    reads_ = (
+        ["vendor", "show", name],  # queries the vendors
+        ["vendor", "show", name],  # from what the first kept
+        ["show", key],
+        ["query", "SELECT count(*) AS n FROM work_items"],
+    )
+    for args in reads_:
+        shared(dsn, *args)
+        assert kept_connection(dsn).info.transaction_status == TransactionStatus.IDLE, args
+    assert run(["--index-dsn", dsn, "show", "no-such-item"]).exit_code != 0
+    assert kept_connection(dsn).info.transaction_status == TransactionStatus.IDLE
+
+
+def test_the_scope_lookup_outlives_psycopg_dropping_prepared_statements(
+    example: Path, dsn: str
+) -> None:
+    """The scope lookup is prepared once per connection; psycopg deallocates every prepared
+    statement after a ROLLBACK (a user query's, rolled back to its savepoint), and the
+    next answer prepares it again instead of falling back."""
+    publish_to(dsn)
+    name = local("vendor", "list")["vendors"][0]["name"]
+    shared(dsn, "vendor", "show", name)
+    assert "tracker_scope_at" in prepared_statements(dsn)
+    shared(dsn, "query", "SELECT count(*) AS n FROM work_items")
+    assert "tracker_scope_at" not in prepared_statements(dsn)
+    shared(dsn, "vendor", "show", name)
+    assert "tracker_scope_at" in prepared_statements(dsn)
+
+    # found inside a snapshot begun first (an answer's second try): the failed lookup
+    # aborts that transaction, so it is begun again once the lookup is prepared
+    count = "SELECT count(*) AS n FROM work_items"
+    items = local("query", count)["rows"][0]["n"]
+    kept_connection(dsn).execute("DEALLOCATE ALL")
+    index = team._connections[dsn]
+    identity = team.repository(Workspace.open(example), head(example)).identity
+    with index.reading(identity, head(example), "main", snapshot_first=True) as scope:
+        assert scope is not None and scope.commit == head(example)
+        assert index.connection.info.transaction_status == TransactionStatus.INTRANS
+        assert index.rows(count)[0]["n"] == items
+    assert index.connection.info.transaction_status == TransactionStatus.IDLE
+
+
+def test_the_branch_is_read_again_after_a_checkout(example: Path) -> None:
+    """Kept between answers, and read again once HEAD changes."""
+    workspace = Workspace.open(example)
+    assert team.current_branch(workspace) == "main"
+    assert team.current_branch(workspace) == "main"
+    git(example, "checkout", "-q", "-b", "topic")
+    assert team.current_branch(workspace) == "topic"
+    git(example, "checkout", "-q", "--detach")
+    assert team.current_branch(workspace) is None
+    git(example, "checkout", "-q", "main")
+    assert team.current_branch(workspace) == "main"
 
 
 # -- the change log: publishing what the syncs since the last publish logged ----------------

@@ -83,13 +83,16 @@ PUBLISH_PHASES: list[tuple[str, str, str, list[str] | None]] = [
     ("tracker.index.publication", "record_published", "local: record baseline", None),
     ("tracker.service.publish", "publish", "publish: rest (BEGIN, scope lock, COMMIT)", None),
 ]
-READ_REST = "service code (rest: BEGIN/ROLLBACK, building the answer)"
+READ_REST = "service code (rest: building the answer, ending its snapshot)"
 READ_PHASES: list[tuple[str, str, str, list[str] | None]] = [
     ("tracker.service.live", "LiveIndex.refresh", "local: freshness check", None),
     ("tracker.service.team", "uncommitted_files", "local: uncommitted-files query", None),
+    ("tracker.index.postgres_backend", "TeamIndex._scope_at", "PG: scope lookup", None),
     ("tracker.index.postgres_backend", "TeamIndex.scopes", "PG: scopes lookup", None),
     ("tracker.index.postgres_backend", "TeamIndex.use_scope", "PG: set scope", None),
+    # the first query of an answer also begins its snapshot (one round trip)
     ("tracker.index.postgres_backend", "TeamIndex.rows", "PG: SQL (execute + fetch)", None),
+    ("tracker.index.postgres_backend", "TeamIndex.rows_many", "PG: SQL (execute + fetch)", None),
     ("tracker.index.duckdb_backend", "DuckIndex.rows", "local: SQL", [READ_REST]),
     *(
         ("tracker.service.reads", name, READ_REST, None)
@@ -688,8 +691,8 @@ def _reads(ctx: Context, size: int, repo: Path, env: dict[str, str], database: D
         f"reads @ {size:,}: {answer['rounds']} interleaved rounds of every case three ways; "
         "end to end = `reads.*` on a workspace whose team index holds its HEAD, the local "
         "index warm (`LiveIndex`); Postgres part alone = the same read's computation on a "
-        "`TeamIndex` connection in one snapshot (BEGIN ... ROLLBACK included), without the "
-        "local freshness check, uncommitted-files check and scopes lookup; the team index "
+        "`TeamIndex` connection in one snapshot (BEGIN ... COMMIT included), without the "
+        "local freshness check, uncommitted-files check and scope lookup; the team index "
         "was VACUUM ANALYZEd after the publishes (as autovacuum would soon do)"
     )
     for key in cases:

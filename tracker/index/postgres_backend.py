@@ -3,12 +3,14 @@
 One database holds the published state of many repositories and branches, each a
 `scope`. A connection reads one scope through temporary views named like the local
 index's tables (`items`, `hierarchy`, ...), so the query layer's SQL runs here unchanged;
-`?` placeholders become psycopg's `%s`. Each answer reads one snapshot (REPEATABLE READ),
-and each publish is one transaction, so a reader never sees half a publish.
+`?` placeholders become psycopg's `%s`. Each answer reads one state (one statement, or
+one REPEATABLE READ snapshot begun by its first query), and each publish is one
+transaction, so a reader never sees half a publish.
 """
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -16,6 +18,8 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import DiagnosticField, ExecStatus, TransactionStatus
+from psycopg.pq.abc import PGconn, PGresult
 from psycopg.rows import dict_row
 from psycopg.types.string import TextLoader
 
@@ -28,15 +32,30 @@ CONNECT_TIMEOUT_SECONDS = 2
 ROW_TABLES = {**TABLES, **DERIVED}
 KNOWN_MIGRATIONS = [name for name, _ in MIGRATIONS]
 SCOPE = "current_setting('tracker.scope')::integer"
-# The scope holding a commit, chosen for the rest of the transaction (set_config in the
-# outer query: it runs once, for the one row chosen).
-SCOPE_AT = """
-    SELECT *, set_config('tracker.scope', id::text, true) AS chosen FROM (
-        SELECT s.id, r.name AS repository, r.identity, s.branch, s.commit, s.token
-        FROM tracker.scopes s JOIN tracker.repositories r ON r.id = s.repository
-        WHERE r.identity = %s AND s.commit = %s AND (%s::text IS NULL OR s.branch = %s)
-        ORDER BY s.branch LIMIT 1
-    ) AS held
+SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# Ends a snapshot. A read-only transaction has nothing to undo, and psycopg drops every
+# prepared statement of the connection after a ROLLBACK (it may have undone DDL they
+# used): answers ended so would plan their statements anew each time.
+END_SNAPSHOT = "COMMIT"
+# The scope holding a commit (the columns of Scope, in order): one statement, so it reads
+# one state on its own and an answer that needs no query (what its memo kept) costs this
+# one round trip. Prepared on each connection as SCOPE_AT_NAME ($n: libpq's placeholders).
+SCOPE_AT = b"""
+    SELECT s.id, r.name AS repository, r.identity, s.branch, s.commit, s.token
+    FROM tracker.scopes s JOIN tracker.repositories r ON r.id = s.repository
+    WHERE r.identity = $1 AND s.commit = $2 AND ($3::text IS NULL OR s.branch = $3)
+    ORDER BY s.branch LIMIT 1
+"""
+SCOPE_AT_NAME = b"tracker_scope_at"
+NOT_PREPARED = b"26000"  # SQLSTATE invalid_sql_statement_name
+# That scope, chosen for the rest of the transaction if it still holds the publish found
+# (the same commit and token); else -1, which no scope is, so the views read nothing and
+# never fail on a missing setting: the caller sees the scope moved and discards the rows.
+SCOPE_STILL = """
+    SELECT set_config('tracker.scope', coalesce((
+        SELECT id FROM tracker.scopes
+        WHERE id = %s AND commit = %s AND token IS NOT DISTINCT FROM %s
+    ), -1)::text, true) AS chosen
 """
 
 
@@ -57,6 +76,11 @@ def has_password(dsn: str) -> bool:
         return False
 
 
+class ScopeMoved(Exception):
+    """A publish replaced the scope between finding it and the answer's first query: the
+    answer is computed again (never a mix of two publishes)."""
+
+
 @dataclass(frozen=True)
 class Scope:
     id: int
@@ -73,6 +97,9 @@ class TeamIndex:
         self.dsn = dsn
         self._views = False
         self._statements: dict[str, str] = {}
+        # the scope of the answer being read whose snapshot its first query begins
+        self._unread: Scope | None = None
+        self._scope_at_prepared = False
 
     @classmethod
     def connect(cls, dsn: str, migrate: bool = False) -> TeamIndex:
@@ -206,50 +233,121 @@ class TeamIndex:
     # -- reading ---------------------------------------------------------------------------
 
     @contextmanager
-    def reading(self, identity: str, commit: str, branch: str | None) -> Iterator[Scope | None]:
-        """One snapshot of the scope that holds `commit` of the repository (on `branch`, if
-        given; else the first branch that does), the query layer's tables reading it;
-        None when no scope holds that commit."""
+    def reading(
+        self, identity: str, commit: str, branch: str | None, snapshot_first: bool = False
+    ) -> Iterator[Scope | None]:
+        """The scope that holds `commit` of the repository (on `branch`, if given; else the
+        first branch that does), for one answer that reads one state of it; None when no
+        scope holds that commit.
+
+        The scope is found by one statement; the answer's first query begins its snapshot
+        (REPEATABLE READ) in the same round trip as the query, with the check that the
+        scope still holds the publish found: if a publish replaced it meanwhile, that
+        query raises ScopeMoved. `snapshot_first` begins the snapshot before finding the
+        scope (one more round trip per answer), so it cannot move. The snapshot never
+        outlives the answer: an idle transaction would hold back vacuum."""
         with self._guarded():
             if not self._views:
                 self._create_views()
             try:
-                # one round trip for both: the answer's own queries follow
-                with self.connection.pipeline():
-                    self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    row = self.connection.execute(SCOPE_AT, [identity, commit, branch, branch])
-                found = row.fetchone()
-                if found is not None:
-                    found.pop("chosen")
-                yield None if found is None else Scope(**found)
+                self._unread = self._scope_at(identity, commit, branch, snapshot_first)
+                yield self._unread
             finally:
-                with suppress(psycopg.Error):
-                    self.connection.execute("ROLLBACK")
+                self._unread = None
+                if self.connection.info.transaction_status != TransactionStatus.IDLE:
+                    with suppress(psycopg.Error):
+                        self.connection.execute(END_SNAPSHOT)
+
+    def _scope_at(
+        self, identity: str, commit: str, branch: str | None, snapshot_first: bool
+    ) -> Scope | None:
+        """SCOPE_AT through libpq's own calls: it runs on every team answer, and psycopg's
+        cursor (adapting, preparing, making rows) costs as much as the round trip itself on
+        a CPU whose caches went cold since the last answer (~0.25 ms of a vendor answer's
+        ~0.75 measured)."""
+        encoding = self.connection.info.encoding
+        params = [
+            None if value is None else value.encode(encoding)
+            for value in (identity, commit, branch)
+        ]
+        pgconn = self.connection.pgconn
+        with self.connection.lock:
+            for attempt in range(2):
+                if not self._scope_at_prepared:
+                    pgconn.send_prepare(SCOPE_AT_NAME, SCOPE_AT)
+                    _checked(_result(pgconn), encoding)
+                    self._scope_at_prepared = True
+                if snapshot_first:
+                    pgconn.send_query(SNAPSHOT.encode())
+                    _checked(_result(pgconn), encoding)
+                pgconn.send_query_prepared(SCOPE_AT_NAME, params)
+                found = _result(pgconn)
+                if attempt or found.error_field(DiagnosticField.SQLSTATE) != NOT_PREPARED:
+                    break
+                # psycopg deallocates every prepared statement after a ROLLBACK (it may
+                # have undone what they read): prepared again, outside any transaction
+                self._scope_at_prepared = False
+                if snapshot_first:
+                    pgconn.send_query(b"ROLLBACK")
+                    _result(pgconn)
+        _checked(found, encoding)
+        if not found.ntuples:
+            return None
+
+        def text(column: int) -> str:
+            return bytes(found.get_value(0, column) or b"").decode(encoding)
+
+        token = found.get_value(0, 5)
+        return Scope(
+            int(text(0)), text(1), text(2), text(3), text(4), None if token is None else text(5)
+        )
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """The statements inside read one state of the database, whatever publishes meanwhile."""
         with self._guarded():
-            self.connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            self.connection.execute(SNAPSHOT)
             try:
                 yield
             finally:
                 with suppress(psycopg.Error):
-                    self.connection.execute("ROLLBACK")
+                    self.connection.execute(END_SNAPSHOT)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._guarded():
-            return self.connection.execute(self._placeholders(sql), list(params)).fetchall()
+            if self._unread is None:
+                return self.connection.execute(self._placeholders(sql), list(params)).fetchall()
+            (cursor,) = self._sent([(sql, params)])
+            return cursor.fetchall()
 
     def rows_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[dict[str, Any]]]:
         """Several queries in one round trip (psycopg's pipeline mode)."""
         with self._guarded():
-            with self.connection.pipeline():
-                cursors = [
-                    self.connection.execute(self._placeholders(sql), list(params))
-                    for sql, params in queries
-                ]
-            return [cursor.fetchall() for cursor in cursors]
+            return [cursor.fetchall() for cursor in self._sent(queries)]
+
+    def _sent(
+        self, queries: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[psycopg.Cursor[dict[str, Any]]]:
+        """`queries` run in one round trip, after beginning the snapshot of the answer being
+        read if this is its first query."""
+        unread, self._unread = self._unread, None
+        begin = self.connection.info.transaction_status == TransactionStatus.IDLE
+        still = None
+        with self.connection.pipeline():
+            if unread is not None:
+                if begin:
+                    self.connection.execute(SNAPSHOT)
+                still = self.connection.execute(
+                    SCOPE_STILL, [unread.id, unread.commit, unread.token], prepare=True
+                )
+            cursors = [
+                self.connection.execute(self._placeholders(sql), list(params))
+                for sql, params in queries
+            ]
+        chosen = None if still is None else (still.fetchone() or {}).get("chosen")
+        if unread is not None and chosen != str(unread.id):
+            raise ScopeMoved(f"scope {unread.id} was published again while being read")
+        return cursors
 
     def _placeholders(self, sql: str) -> str:
         found = self._statements.get(sql)
@@ -263,6 +361,8 @@ class TeamIndex:
         if ";" in sql.strip().rstrip(";"):
             raise QueryRefused("only a single read-only SELECT statement is allowed")
         with self._guarded():
+            if self._unread is not None:
+                self._sent([])  # the answer's snapshot, begun
             self.connection.execute("SAVEPOINT user_query")
             try:
                 return self.connection.execute(sql.strip().rstrip(";")).fetchall()
@@ -353,6 +453,36 @@ class Publication:
             "published_by = %s WHERE id = %s",
             [commit, token, by, self.scope],
         )
+
+
+def _result(pgconn: PGconn) -> PGresult:
+    """The result of the statement just sent on `pgconn`, waited for in poll(), which
+    Ctrl-C interrupts (libpq's blocking calls would wait for the server regardless)."""
+    ready = select.poll()
+    ready.register(pgconn.socket, select.POLLIN)
+    while pgconn.flush():  # not all sent yet: the socket is full
+        ready.modify(pgconn.socket, select.POLLIN | select.POLLOUT)
+        ready.poll()
+        pgconn.consume_input()
+    ready.modify(pgconn.socket, select.POLLIN)
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        ready.poll()
+        pgconn.consume_input()
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:  # the end of this statement's results
+        pass
+    if result is None:
+        raise psycopg.OperationalError(pgconn.get_error_message() or "no result")
+    return result
+
+
+def _checked(result: PGresult, encoding: str) -> PGresult:
+    """`result` of a libpq call, or the psycopg error it reports."""
+    if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
+        return result
+    message = (result.error_message or b"").decode(encoding, "replace")
+    raise psycopg.OperationalError(message.removeprefix("ERROR:").strip() or "failed")
 
 
 def _first_line(exc: BaseException) -> str:
