@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GIT_ENV, LARGE, cli_python, scratch_clone, tracker_executable
+from bench.phases import TIMERS, phase_text
 from bench.registry import (
     Case,
     Context,
@@ -112,53 +113,10 @@ REBUILD_PHASES = [
     ("tracker.service.index_admin", "index_sync", "index_sync (rest)", None),
 ]
 
-_TIMERS = r"""
-import functools, importlib, time
-TIMES = {}
-_STACK = []
-
-def _timed(function, label, parents):
-    @functools.wraps(function)
-    def timed(*args, **kwargs):
-        if parents is not None and (not _STACK or _STACK[-1][0] not in parents):
-            return function(*args, **kwargs)
-        frame = [label, 0.0]
-        _STACK.append(frame)
-        started = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            elapsed = time.perf_counter() - started
-            _STACK.pop()
-            TIMES[label] = TIMES.get(label, 0.0) + elapsed - frame[1]
-            if _STACK:
-                _STACK[-1][1] += elapsed
-    return timed
-
-def install_timers(phases):
-    missing = []
-    for module, attribute, label, parents in phases:
-        try:
-            owner = importlib.import_module(module)
-            *path, name = attribute.split(".")
-            for part in path:
-                owner = getattr(owner, part)
-            raw = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
-        except (ImportError, AttributeError, KeyError):
-            missing.append(f"{module}.{attribute}")
-            continue
-        parents = set(parents) if parents is not None else None
-        if isinstance(raw, (classmethod, staticmethod)):
-            wrapped = type(raw)(_timed(raw.__func__, label, parents))
-        else:
-            wrapped = _timed(raw, label, parents)
-        setattr(owner, name, wrapped)
-    return missing
-"""
 
 # Cold full index: what `tracker index rebuild` does, timed without the imports.
 _REBUILD = (
-    _TIMERS
+    TIMERS
     + r"""
 import json, os, sys
 started = time.perf_counter()
@@ -182,7 +140,7 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "imports": imported, "report":
 # targets rotate (50 vendors, 50 depth-4 items, the 20 widest depth-2 items), so no answer
 # is simply repeated.
 _QUERIES = (
-    _TIMERS
+    TIMERS
     + r"""
 import itertools, json, sys
 from tracker.query.spec import ItemQuery
@@ -292,7 +250,7 @@ print(json.dumps({"samples": samples, "sources": sources, "problems": problems,
 # Freshness: edit an item's file, commit it with git, time the next in-process query; then
 # one more such edit with the phase timers on.
 _FRESH = (
-    _TIMERS
+    TIMERS
     + r"""
 import json, re, subprocess, sys
 from pathlib import Path
@@ -339,7 +297,7 @@ print(json.dumps({"samples": samples, "problems": problems, "file": str(path),
 # One CLI command run in this process, as the launcher would without a server, with the
 # imports timed first and the command's phases timed by wrappers.
 _CLI_BREAKDOWN = (
-    _TIMERS
+    TIMERS
     + r"""
 import contextlib, io, json, sys
 started = time.perf_counter()
@@ -389,20 +347,6 @@ def _child(
     other = max(0.0, machine_busy_seconds() - busy - (own_cpu_seconds() - cpu))
     answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return answer, min(1.0, other / (cores * wall)), wall
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.1f}" if seconds < 0.1 else f"{seconds * 1e3:.0f}"
-
-
-def _phase_text(phases: dict[str, float], total: float) -> str:
-    """'total 120 ms = a 80 + b 30 + other 10' with the biggest phases first."""
-    parts = sorted(((v, k) for k, v in phases.items() if v >= 0.00005), reverse=True)
-    rest = total - sum(phases.values())
-    text = " + ".join(f"{name} {_ms(value)}" for value, name in parts)
-    if abs(rest) >= 0.00005:
-        text += f" + unattributed {_ms(rest)}"
-    return f"{_ms(total)} ms = {text}"
 
 
 # -- the benchmark -----------------------------------------------------------------------
@@ -455,7 +399,7 @@ def _rebuild(ctx: Context, size: int, repo: Path, env: dict[str, str], runs: int
     median_run = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
     ctx.note(
         f"rebuild @ {size:,}, phases of the median run: "
-        f"{_phase_text(phases[median_run], samples[median_run])}; CPU "
+        f"{phase_text(phases[median_run], samples[median_run])}; CPU "
         f"{statistics.median(cpus):.2f} s (parse workers included); imports before it "
         f"{statistics.median(imports) * 1e3:.0f} ms, not counted"
     )
@@ -504,7 +448,7 @@ def _queries(
     for key in cases:
         phases = answer["breakdown"][key]
         total = phases.pop("total")
-        ctx.note(f"{key} @ {size:,}, mean per call of {instrumented}: {_phase_text(phases, total)}")
+        ctx.note(f"{key} @ {size:,}, mean per call of {instrumented}: {phase_text(phases, total)}")
     if set(answer["sources"]) != {"index"}:
         ctx.note(f"**CHECK**: warm calls @ {size:,} answered from {answer['sources']}")
     for problem in answer["problems"]:
@@ -537,7 +481,7 @@ def _freshness(
         )
     ctx.note(
         f"freshness @ {size:,}, one more edit + commit with phase timers: "
-        f"{_phase_text(answer['phases'], answer['instrumented'])}"
+        f"{phase_text(answer['phases'], answer['instrumented'])}"
     )
 
 
@@ -789,7 +733,7 @@ def _cli_breakdown(
             f"instrumented runs; the timed median was "
             f"{measurement.summary.median * 1e3:.0f} ms): process {wall * 1e3:.0f} ms = "
             f"python start {start * 1e3:.0f} + imports {statistics.median(imports) * 1e3:.0f} "
-            f"+ command {_phase_text(medians, command)} + exit/other {exit_rest * 1e3:.0f}. "
+            f"+ command {phase_text(medians, command)} + exit/other {exit_rest * 1e3:.0f}. "
             f"-X importtime: {heavy['total'] * 1e3:.0f} ms of imports; heaviest packages "
             f"(ms, cumulative): {top}"
         )

@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.benchmarks.index import _TIMERS, _ms, _phase_text
 from bench.common import GIT_ENV, LARGE, scratch_clone
+from bench.phases import TIMERS, ms, phase_text
 from bench.registry import (
     Context,
     Goal,
@@ -106,7 +106,7 @@ READ_PHASES: list[tuple[str, str, str, list[str] | None]] = [
 # local index made fresh first (untimed), `fresh-clone` with no local index at all,
 # `oneshot` after an item file was edited and committed (untimed).
 _PUBLISH = (
-    _TIMERS
+    TIMERS
     + r"""
 import json, os, re, subprocess, sys
 from pathlib import Path
@@ -150,7 +150,7 @@ print(json.dumps({"seconds": seconds, "cpu": sum(after[:4]) - sum(cpu[:4]), "rep
 # after its sync), odd rounds publish right after the commit (the sync inside). Every
 # publish must send exactly one file, and the team index's answer then show the new title.
 _INCREMENTAL = (
-    _TIMERS
+    TIMERS
     + r"""
 import json, re, subprocess, sys
 import tracker.service.publish as publishing
@@ -214,7 +214,7 @@ print(json.dumps({"samples": samples, "syncs": syncs, "problems": problems, "fir
 # configured (the realistic number), "pg" = the same read's computation on a TeamIndex
 # connection inside one snapshot (the Postgres part alone), "local" = the local index.
 _READS = (
-    _TIMERS
+    TIMERS
     + r"""
 import itertools, json, sys
 from tracker.index.postgres_backend import TeamIndex
@@ -526,7 +526,7 @@ def _scratch(
     ctx.note(
         f"publish from scratch @ {size:,}: {report['files_sent']:,} files, "
         f"{report['rows_sent']:,} rows; phases of the median run: "
-        f"{_phase_text(phases[middle], samples[middle])}"
+        f"{phase_text(phases[middle], samples[middle])}"
     )
     replaced = statistics.median(p.get("local: replace baseline", 0.0) for p in phases)
     if replaced >= 0.1:
@@ -558,7 +558,7 @@ def _fresh_clone(
     middle = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
     ctx.note(
         f"publish from a fresh clone @ {size:,}, phases of the median run (the local index "
-        f"is built first): {_phase_text(phases[middle], samples[middle])}"
+        f"is built first): {phase_text(phases[middle], samples[middle])}"
     )
 
 
@@ -600,7 +600,7 @@ def _incremental(
     ctx.note(
         f"incremental publish @ {size:,}: the local sync of the commit before the synced "
         f"rounds (`LiveIndex.refresh`, not counted in them) took median "
-        f"{_ms(statistics.median(answer['syncs']))} ms"
+        f"{ms(statistics.median(answer['syncs']))} ms"
     )
     merged: dict[str, list[float]] = {}
     for phases in answer["breakdown"]:
@@ -610,7 +610,7 @@ def _incremental(
     total = means.pop("total")
     ctx.note(
         f"incremental publish @ {size:,} (synced first), mean of {len(answer['breakdown'])} "
-        f"instrumented rounds: {_phase_text(means, total)}"
+        f"instrumented rounds: {phase_text(means, total)}"
     )
     if answer["missing"]:
         ctx.note(f"instrumentation: not found (renamed?): {', '.join(answer['missing'])}")
@@ -641,7 +641,7 @@ def _oneshot(
     middle = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
     ctx.note(
         f"one-shot incremental publish @ {size:,}, phases of the median run: "
-        f"{_phase_text(phases[middle], samples[middle])}"
+        f"{phase_text(phases[middle], samples[middle])}"
     )
 
 
@@ -700,7 +700,7 @@ def _reads(ctx: Context, size: int, repo: Path, env: dict[str, str], database: D
         total = phases.pop("total")
         ctx.note(
             f"end-to-end {key} @ {size:,}, mean per call of {instrumented}: "
-            f"{_phase_text(phases, total)}"
+            f"{phase_text(phases, total)}"
         )
     if answer["problems"]:
         ctx.note(f"**reads NOT correct** @ {size:,}: " + "; ".join(answer["problems"]))
