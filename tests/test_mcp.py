@@ -527,8 +527,6 @@ def test_an_unexpected_failure_is_one_line_and_logged(
     tracker_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In-process (the failure is planted): the agent reads the type and message only."""
-    import threading
-
     from tracker.mcp import server as mcp_server
 
     def ready_work(ws: object, limit: int = 10) -> dict[str, Any]:
@@ -536,7 +534,7 @@ def test_an_unexpected_failure_is_one_line_and_logged(
         raise KeyError("planted")
 
     monkeypatch.setattr(mcp_server, "READ_TOOLS", (ready_work,))
-    built = mcp_server.build_server(tracker_repo / ".tracker", threading.RLock())
+    built = mcp_server.build_server(tracker_repo / ".tracker")
 
     async def scenario() -> None:
         async with Client(built) as client:

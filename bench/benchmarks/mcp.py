@@ -10,8 +10,8 @@ Every case runs in a local clone of the size's cached repository. A round trip i
 in this process from `client.call_tool` to its parsed answer: the client's JSON-RPC over
 the server's stdin/stdout, the server's dispatch, the tool and the service call. The
 three clients are timed twice: as agents run them, each starting its own stdio server
-(the first owns the index file, the other two keep a private copy in memory), and as
-three sessions of one streamable-HTTP server.
+(the first owns the index, the other two send it their reads), and as three sessions of
+one streamable-HTTP server.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ async def _three_clients(
             label = "3 sessions of one HTTP server"
         else:
             clients = [await stack.enter_async_context(_stdio(repo, env)) for _ in range(3)]
-            label = "3 stdio servers (1 owns the index, 2 keep private copies)"
+            label = "3 stdio servers (1 owns the index, 2 forward their reads to it)"
         firsts = []
         for client in clients:  # each server warm before the clock starts
             started = time.perf_counter()
@@ -272,8 +272,7 @@ async def _three_clients(
         ctx.note(
             f"{label} @ {size:,}: first answers after "
             + ", ".join(f"{seconds:.2f}" for seconds in firsts)
-            + " s (a server that finds the index file taken waits ~3 s for it, then builds "
-            "its private copy)"
+            + " s (the first opens and syncs the index; the others forward to it)"
         )
         agents = [
             Agent(

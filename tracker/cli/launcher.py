@@ -6,7 +6,8 @@ This module imports only builtin modules (no json, whose regexes cost ~10 ms,
 and the bare _socket rather than socket.py, which pulls in enum), forwards
 argv, the working directory and the TRACKER_/GIT_ environment to the server's
 socket, and prints its answer. Without a server the command runs here,
-exactly the same.
+exactly the same. MCP servers forward their reads over the same socket (a request
+with `tool` instead of `argv`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 
 # Commands that must run in this process: they serve, watch, or talk to a terminal.
 LOCAL_ONLY = {"serve", "watch", "mcp", "merge-driver", "--help", "-h", "--version"}
-PROTOCOL = 1
+PROTOCOL = 2  # 2: requests may carry a tool call (an older server declines them all)
 
 
 def forwarded_environment() -> dict[str, str]:
@@ -58,11 +59,40 @@ def _directory(argv: list[str]) -> str:
     return os.getcwd()
 
 
+def request_message(**fields: object) -> dict[str, object]:
+    """A request to the server: who asks (this tracker on this Python), from which
+    directory and environment, and `fields` (`argv`, or `tool`, `arguments` and `root`)."""
+    from tracker import __version__
+
+    return {
+        "protocol": PROTOCOL,
+        "version": __version__,
+        "python": sys.hexversion,
+        "cwd": os.getcwd(),
+        "env": forwarded_environment(),
+        **fields,
+    }
+
+
+def exchange(path: str, message: dict[str, object]) -> dict[str, object] | None:
+    """Send one request to the server listening at `path` and wait for its answer; None
+    when none answered (nothing listens there, or it went away meanwhile). ValueError
+    when `message` holds what marshal cannot carry."""
+    connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+        send_message(connection, message)
+        return receive_message(connection)
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
 def try_server(argv: list[str]) -> int | None:
     """The exit code of the command run by the server, or None when no server took it."""
     if os.environ.get("TRACKER_NO_SERVER") or LOCAL_ONLY.intersection(argv[:3]) or not argv:
         return None
-    from tracker import __version__
     from tracker.cli.rendezvous import find_git_dir, socket_path
 
     git_dir = find_git_dir(_directory(argv))
@@ -71,25 +101,7 @@ def try_server(argv: list[str]) -> int | None:
     path = socket_path(git_dir)
     if not os.path.exists(path):
         return None
-    connection = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        connection.connect(path)
-        send_message(
-            connection,
-            {
-                "protocol": PROTOCOL,
-                "version": __version__,
-                "python": sys.hexversion,
-                "argv": argv,
-                "cwd": os.getcwd(),
-                "env": forwarded_environment(),
-            },
-        )
-        answer = receive_message(connection)
-    except OSError:
-        return None  # a stale socket: run here instead
-    finally:
-        connection.close()
+    answer = exchange(path, request_message(argv=argv))  # None: a stale socket, run here
     if answer is None or answer.get("declined"):
         return None
     sys.stdout.write(str(answer.get("stdout", "")))

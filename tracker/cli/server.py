@@ -1,9 +1,11 @@
-"""The repository's command server, shared by `tracker serve` and `tracker watch`.
+"""The repository's command server, shared by `tracker serve`, `tracker watch` and the
+MCP server that owns the index.
 
 One runs per repository (a flock on `<socket>.lock`). It answers the commands
-the `tracker` launcher forwards, one at a time, in this process. It leaves its
-loop when idle, when the repository's git directory disappears, or on SIGINT or
-SIGTERM, and always removes its socket.
+the `tracker` launcher forwards, and the tool calls other MCP servers forward, one at a
+time, in this process. It leaves its loop when idle, when the repository's git
+directory disappears, when told to stop, or on SIGINT or SIGTERM, and always removes
+its socket.
 """
 
 from __future__ import annotations
@@ -24,30 +26,55 @@ from types import FrameType
 from typing import Any
 
 from tracker import __version__
-from tracker.cli.launcher import PROTOCOL, receive_message, send_message
+from tracker.cli.launcher import PROTOCOL, forwarded_environment, receive_message, send_message
 from tracker.cli.rendezvous import socket_path
 
 ALREADY_RUNNING = "a tracker server (serve or watch) already runs for this repository"
 
 
 class Stop(BaseException):
-    """SIGINT or SIGTERM: leave the server loop. A BaseException, so that no command's
-    error handling (nor click's own Ctrl-C handling) swallows it."""
+    """SIGINT or SIGTERM (its number the first argument): leave the server loop. A
+    BaseException, so that no command's error handling (nor click's own Ctrl-C
+    handling) swallows it."""
+
+
+class ServerLock:
+    """The repository's server lock, held until `release` (or until this process ends:
+    the kernel drops a flock with its holder)."""
+
+    def __init__(self, path: str, handle: io.BufferedRandom) -> None:
+        self.path = path  # the socket the holder listens on
+        self._handle = handle
+
+    @classmethod
+    def take(cls, git_dir: str) -> ServerLock | None:
+        """The lock, or None when another server holds it."""
+        path = socket_path(git_dir)
+        Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle = open(path + ".lock", "a+b")  # noqa: SIM115 (held past this function)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        return cls(path, handle)
+
+    def release(self) -> None:
+        self._handle.close()
 
 
 @contextlib.contextmanager
 def single_instance(git_dir: str) -> Iterator[str | None]:
     """Hold the repository's server lock while the block runs: yields the socket path, or
     None when another server holds the lock."""
-    path = socket_path(git_dir)
-    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(path + ".lock", "a+b") as lock:
-        try:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield None
-            return
-        yield path
+    lock = ServerLock.take(git_dir)
+    if lock is None:
+        yield None
+        return
+    try:
+        yield lock.path
+    finally:
+        lock.release()
 
 
 @contextlib.contextmanager
@@ -63,7 +90,7 @@ def stop_on_signals() -> Iterator[None]:
         nonlocal stopping
         if not stopping:  # a second Ctrl-C must not interrupt the clean-up of the first
             stopping = True
-            raise Stop
+            raise Stop(signum)
 
     previous = {sig: signal.signal(sig, raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -80,11 +107,16 @@ def serve_forever(
     guard: AbstractContextManager[Any] | None = None,
     last_activity: Callable[[], float] | None = None,
     on_listening: Callable[[], None] | None = None,
+    tool_turn: Callable[[str], AbstractContextManager[Any]] | None = None,
+    stop: threading.Event | None = None,
 ) -> None:
-    """Listen on `path` and answer requests until idle, the git directory is gone, or `Stop`.
+    """Listen on `path` and answer requests until idle, the git directory is gone, `stop`
+    is set (then `wake` the loop), or `Stop`.
 
     `guard` is held while a command runs (`tracker watch` serialises its syncs with it);
-    `last_activity` reports other work that counts against the idle timeout.
+    `tool_turn(name)`, if given, instead of it while a tool call forwarded from this
+    process's own directory and environment runs (nothing process-wide is swapped for
+    it); `last_activity` reports other work that counts against the idle timeout.
     """
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
@@ -97,7 +129,7 @@ def serve_forever(
         if on_listening is not None:
             on_listening()
         last = time.monotonic()
-        while os.path.isdir(git_dir):
+        while os.path.isdir(git_dir) and not (stop is not None and stop.is_set()):
             if idle_timeout is not None:
                 since = max(last, last_activity()) if last_activity else last
                 if time.monotonic() - since >= idle_timeout:
@@ -110,9 +142,9 @@ def serve_forever(
                 connection.settimeout(None)
                 request = receive_message(connection)
                 if request is not None:
-                    with guard or contextlib.nullcontext():
-                        answer = handle(request)
-                    send_message(connection, answer)
+                    answer = respond(request, guard or contextlib.nullcontext(), tool_turn)
+                    with contextlib.suppress(OSError):  # the client went away: its loss
+                        send_message(connection, answer)
             last = time.monotonic()
     finally:
         listener.close()
@@ -120,26 +152,50 @@ def serve_forever(
             os.unlink(path)
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
-    """Run one forwarded command as if it had been started in the client's directory."""
+def wake(path: str) -> None:
+    """Make the server listening at `path` look at its `stop` event now, not in a second."""
+    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.connect(path)
+
+
+def respond(
+    request: dict[str, Any],
+    guard: AbstractContextManager[Any],
+    tool_turn: Callable[[str], AbstractContextManager[Any]] | None = None,
+) -> dict[str, Any]:
+    """The answer to one request: a forwarded command's output, a tool call's outcome, or
+    `declined` for a client of another tracker or Python."""
     if (request.get("protocol"), request.get("version"), request.get("python")) != (
         PROTOCOL,
         __version__,
         sys.hexversion,
     ):
         return {"declined": True}
+    if "tool" not in request:
+        with guard:
+            return handle(request)
+    if tool_turn is not None and _same_context(request):
+        with tool_turn(str(request["tool"])):
+            return _run_tool(request)
+    try:
+        with guard, _as_client(request):
+            return _run_tool(request)
+    except OSError as exc:  # the client's directory is gone
+        return {"ok": False, "text": f"internal: {type(exc).__name__}: {exc}"}
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one forwarded command as if it had been started in the client's directory."""
     from tracker.cli.main import cli
 
     stdout, stderr = io.StringIO(), io.StringIO()
-    saved_cwd = os.getcwd()
-    saved_env = {k: v for k, v in os.environ.items() if k.startswith(("TRACKER_", "GIT_"))}
     code = 0
     try:
-        os.chdir(request["cwd"])
-        for key in saved_env:
-            del os.environ[key]
-        os.environ.update(request.get("env", {}))
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with (
+            _as_client(request),
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+        ):
             try:
                 cli.main(args=request["argv"], prog_name="tracker", standalone_mode=True)
             except SystemExit as exc:
@@ -147,9 +203,39 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     except OSError as exc:
         stderr.write(f"error: {exc}\n")
         code = 1
+    return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue(), "code": code}
+
+
+def _run_tool(request: dict[str, Any]) -> dict[str, Any]:
+    from tracker.mcp.calls import run_named
+
+    arguments = request.get("arguments")
+    outcome = run_named(
+        str(request["tool"]),
+        Path(str(request["root"])),
+        arguments if isinstance(arguments, dict) else {},
+    )
+    return {"ok": outcome.ok, "text": outcome.text}
+
+
+def _same_context(request: dict[str, Any]) -> bool:
+    return request.get("cwd") == os.getcwd() and request.get("env") == forwarded_environment()
+
+
+@contextlib.contextmanager
+def _as_client(request: dict[str, Any]) -> Iterator[None]:
+    """The client's working directory and TRACKER_/GIT_ environment while the block runs
+    (process-wide: the caller makes sure nothing else runs meanwhile)."""
+    saved_cwd = os.getcwd()
+    saved_env = {k: v for k, v in os.environ.items() if k.startswith(("TRACKER_", "GIT_"))}
+    try:
+        os.chdir(request["cwd"])
+        for key in saved_env:
+            del os.environ[key]
+        os.environ.update(request.get("env", {}))
+        yield
     finally:
         for key in [k for k in os.environ if k.startswith(("TRACKER_", "GIT_"))]:
             del os.environ[key]
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
-    return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue(), "code": code}

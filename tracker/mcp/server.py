@@ -2,19 +2,17 @@
 importer of the MCP SDK.
 
 Every tool is a function of tracker.mcp.tools, registered under its own name with its
-docstring as the description agents read. Calls run one at a time under one lock (they
-share the warm index and the repository). Errors reach the agent as text that starts
-with a kind it can branch on: `validation:`, `not_found:`, `conflict:`, `usage:`,
-`ambiguous:`, ... and `internal:` for a bug, whose traceback goes to stderr only.
+docstring as the description agents read. Where a call runs is the caller's choice
+(`answer`: here, or at the server that owns the index, see tracker.cli.mcp_sharing).
+Errors reach the agent as text that starts with a kind it can branch on (see
+tracker.mcp.calls).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,13 @@ from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import ValidationError
 
 from tracker import __version__
-from tracker.errors import TrackerError, ValidationFailed
+from tracker.mcp.calls import Outcome, run_tool
 from tracker.mcp.tools import READ_TOOLS, WRITE_TOOLS
-from tracker.service.workspace import Workspace
-from tracker.service.writer import VersionConflict
 
 log = logging.getLogger("tracker.mcp")
+
+# (tool, arguments checked against its signature) -> its outcome
+Answer = Callable[[Callable[..., Any], dict[str, Any]], Outcome]
 
 INSTRUCTIONS = """\
 tracker: this repository's work items (project > session > task/research, depth <= 5),
@@ -64,31 +63,30 @@ class TrackerServer(MCPServer[Any]):
             raise
 
 
-def build_server(root: Path, lock: threading.RLock) -> MCPServer[Any]:
-    """The server for the tracker at `root`; every call holds `lock` while it runs."""
+def build_server(root: Path, answer: Answer | None = None) -> MCPServer[Any]:
+    """The server for the tracker at `root`; `answer` runs each call (default: here)."""
     server = TrackerServer(
         "tracker", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
+    run = answer or functools.partial(_run_here, root)
     for tool in READ_TOOLS:
-        _register(server, tool, root, lock, read_only=True)
+        _register(server, tool, run, read_only=True)
     for tool in WRITE_TOOLS:
-        _register(server, tool, root, lock, read_only=False)
+        _register(server, tool, run, read_only=False)
     return server
 
 
 def run(server: MCPServer[Any], http: bool, host: str, port: int) -> None:
     if http:
-        server.run("streamable-http", host=host, port=port)
+        # Plain JSON answers, not an SSE stream per call: the tools send nothing before
+        # their result, and a stream costs the server a few tenths of a millisecond a call.
+        server.run("streamable-http", host=host, port=port, json_response=True)
     else:
         server.run("stdio")
 
 
 def _register(
-    server: MCPServer[Any],
-    tool: Callable[..., Any],
-    root: Path,
-    lock: threading.RLock,
-    read_only: bool,
+    server: MCPServer[Any], tool: Callable[..., Any], answer: Answer, read_only: bool
 ) -> None:
     """Register `tool` without its first parameter (the workspace, made per call)."""
     signature = inspect.signature(tool, eval_str=True)
@@ -96,17 +94,10 @@ def _register(
 
     @functools.wraps(tool)
     def call(**arguments: Any) -> str:
-        with lock:
-            try:
-                result = tool(Workspace(root), **arguments)
-            except TrackerError as exc:
-                raise KindError(error_text(exc)) from None
-            except Exception as exc:  # a bug: the agent gets one line, stderr the traceback
-                log.exception("tool %s failed", tool.__name__)
-                raise KindError(f"internal: {type(exc).__name__}: {exc}") from None
-        if isinstance(result, str):
-            return result
-        return json.dumps(result, separators=(",", ":"), ensure_ascii=False, default=str)
+        outcome = answer(tool, arguments)
+        if not outcome.ok:
+            raise KindError(outcome.text)
+        return outcome.text
 
     del call.__wrapped__  # the SDK reads the signature below, not the tool's own
     call.__signature__ = signature.replace(  # type: ignore[attr-defined]
@@ -127,18 +118,8 @@ def _register(
     )
 
 
-def error_text(exc: TrackerError) -> str:
-    """The kind first, then what happened and, for a conflict, what to do next."""
-    if isinstance(exc, ValidationFailed):
-        return "validation: " + "\n".join(str(problem) for problem in exc.problems)
-    if isinstance(exc, VersionConflict):
-        return (
-            f"conflict: {exc.key} changed since the version you gave: expected version "
-            f"{exc.expected}, current version {exc.current} (changed by {exc.changed_by} at "
-            f"{exc.changed_at}); nothing was written. Read it again and retry with the "
-            "current version."
-        )
-    return f"{exc.kind}: {exc.message}"
+def _run_here(root: Path, tool: Callable[..., Any], arguments: dict[str, Any]) -> Outcome:
+    return run_tool(tool, root, arguments)
 
 
 def _arguments_text(tool: str, error: ValidationError) -> str:
