@@ -94,7 +94,7 @@ def refresh_all(run: Run) -> None:
     run(FULL_HIERARCHY, ())
     run(OPEN_DEPS.format(where="true"), ())
     for table in ("hierarchy", "open_deps"):
-        _touched_all(run, table)
+        touched_all(run, table)
 
 
 def item_state(run: Run, files: Sequence[str]) -> ItemState | None:
@@ -178,12 +178,13 @@ def _touched(run: Run, table: str, keys: list[str]) -> None:
     """Log the keys of `table` rewritten, for the next publish (the index keeps the log
     below LOG_LIMIT rows)."""
     if len(keys) >= LOG_LIMIT:
-        _touched_all(run, table)
+        touched_all(run, table)
     else:
         run("INSERT INTO derived_touched SELECT ?, unnest(?::VARCHAR[])", [table, keys])
 
 
-def _touched_all(run: Run, table: str) -> None:
+def touched_all(run: Run, table: str) -> None:
+    """Log that any key of `table` may have been rewritten (the next publish compares all)."""
     run("DELETE FROM derived_touched WHERE tbl = ?", [table])
     run("INSERT INTO derived_touched VALUES (?, NULL)", [table])
 

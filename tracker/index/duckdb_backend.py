@@ -288,8 +288,7 @@ class DuckIndex:
         if files is not None and not files:
             return
         if files is None or len(files) >= LOG_LIMIT:
-            self.connection.execute("DELETE FROM unpublished")
-            self.connection.execute("INSERT INTO unpublished VALUES (NULL)")
+            self._unpublished_all()
         else:
             self.connection.execute(
                 "INSERT INTO unpublished SELECT unnest(?::VARCHAR[])", [sorted(files)]
@@ -302,8 +301,7 @@ class DuckIndex:
         """A change log grown past LOG_LIMIT rows (no publish for long) comes to say
         "anything may have changed": it stays small, and the next publish compares all.
         Looked at on a connection's first sync, then every LOG_CHECKS syncs."""
-        run = self.connection.execute
-        sizes = run(
+        sizes = self.connection.execute(
             "SELECT NULL, count(*) FROM unpublished "
             "UNION ALL SELECT tbl, count(*) FROM derived_touched GROUP BY tbl"
         ).fetchall()
@@ -311,12 +309,15 @@ class DuckIndex:
             if size <= LOG_LIMIT:
                 continue
             if table is None:
-                run("DELETE FROM unpublished")
-                run("INSERT INTO unpublished VALUES (NULL)")
+                self._unpublished_all()
             else:
-                run("DELETE FROM derived_touched WHERE tbl = ?", [table])
-                run("INSERT INTO derived_touched VALUES (?, NULL)", [table])
+                derived.touched_all(self._run, table)
         self._logs_unchecked = LOG_CHECKS
+
+    def _unpublished_all(self) -> None:
+        """Log that any file may have changed (the next publish compares all)."""
+        self.connection.execute("DELETE FROM unpublished")
+        self.connection.execute("INSERT INTO unpublished VALUES (NULL)")
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()

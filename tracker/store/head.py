@@ -38,20 +38,33 @@ class HeadWatch:
         self.git_dir = git_dir
         self.common = common_dir(git_dir)
         self._seen: tuple[StatKey, ...] | None = None
-        self._head: tuple[StatKey, Path | None] = (None, None)  # HEAD's stat, the ref it names
+        self._head_file = git_dir / "HEAD"
+        # HEAD's stat, the ref it names (its path, and its name below refs/)
+        self._head: tuple[StatKey, Path | None, str | None] = (None, None, None)
 
-    def _signature(self) -> tuple[StatKey, ...]:
-        head = self.git_dir / "HEAD"
-        head_key = _key(head)
-        if head_key is None or head_key != self._head[0]:  # read HEAD only when it changed
+    def _read_head(self) -> StatKey:
+        """HEAD's stat data, its content read again only when they changed."""
+        head_key = _key(self._head_file)
+        if head_key is None or head_key != self._head[0]:
             try:
-                text = head.read_text(encoding="utf-8").strip()
+                text = self._head_file.read_text(encoding="utf-8").strip()
             except OSError:
                 text = ""
-            ref = Path(self.common / text[5:]) if text.startswith("ref: refs/") else None
-            self._head = (head_key, ref)
+            named = text[5:] if text.startswith("ref: refs/") else None
+            self._head = (head_key, None if named is None else self.common / named, named)
+        return head_key
+
+    def _signature(self) -> tuple[StatKey, ...]:
+        head_key = self._read_head()
         ref = self._head[1]
         return head_key, _key(self.common / "packed-refs"), None if ref is None else _key(ref)
+
+    def branch(self) -> str | None:
+        """The branch checked out (None: detached), from one stat of HEAD when it did not
+        change (a checkout replaces the file: a new inode)."""
+        self._read_head()
+        named = self._head[2]
+        return named[len("refs/heads/") :] if named and named.startswith("refs/heads/") else None
 
     def unchanged(self) -> bool:
         """Whether nothing that decides HEAD changed since the last `remember()`."""
