@@ -14,7 +14,7 @@ from pathlib import Path
 StatKey = tuple[int, int, int, int] | None  # inode, device, size, mtime_ns; None: missing
 
 
-def _key(path: Path) -> StatKey:
+def _key(path: str | Path) -> StatKey:
     try:
         info = os.stat(path)
     except OSError:
@@ -38,7 +38,7 @@ class HeadWatch:
         self.git_dir = git_dir
         self.common = common_dir(git_dir)
         self._seen: tuple[StatKey, ...] | None = None
-        self._head_file = git_dir / "HEAD"
+        self._head_file = os.fspath(git_dir / "HEAD")  # a str: stat-ed on every query
         # HEAD's stat, the ref it names (its path, and its name below refs/)
         self._head: tuple[StatKey, Path | None, str | None] = (None, None, None)
 
@@ -47,7 +47,7 @@ class HeadWatch:
         head_key = _key(self._head_file)
         if head_key is None or head_key != self._head[0]:
             try:
-                text = self._head_file.read_text(encoding="utf-8").strip()
+                text = Path(self._head_file).read_text(encoding="utf-8").strip()
             except OSError:
                 text = ""
             named = text[5:] if text.startswith("ref: refs/") else None
