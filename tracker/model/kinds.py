@@ -42,6 +42,10 @@ CONFIG = Kind("tracker", "", None, TypeAdapter(TrackerConfig), CONFIG_KEY_ORDER)
 
 RECORD_KINDS = (WORK_ITEM, ARCHIVED_ITEM, VENDOR, DEPLOYMENT, ENHANCEMENT)
 SCHEMA_KINDS = (WORK_ITEM, VENDOR, DEPLOYMENT, ENHANCEMENT, CONFIG)
+# (folder + "/", kind), longest folder first so archive/items wins over items
+_BY_FOLDER = tuple(
+    (kind.folder + "/", kind) for kind in sorted(RECORD_KINDS, key=lambda k: -len(k.folder))
+)
 
 
 def kind_for_path(relative_path: str) -> Kind | None:
@@ -50,9 +54,8 @@ def kind_for_path(relative_path: str) -> Kind | None:
         return CONFIG
     if not relative_path.endswith(".yaml"):
         return None
-    # Longest folder first so archive/items wins over items.
-    for kind in sorted(RECORD_KINDS, key=lambda k: -len(k.folder)):
-        if relative_path.startswith(kind.folder + "/"):
+    for prefix, kind in _BY_FOLDER:
+        if relative_path.startswith(prefix):
             return kind
     return None
 

@@ -540,11 +540,12 @@ def _rebuild(
     found: dict[str, CommitInfo] = {}
     at_tip: dict[str, str] = {}
 
-    def meanwhile() -> None:  # git's part, while the workers parse
-        at_tip.update(tree_files(store, plan.tip))
-        found.update(versions(store, plan.tip))
-
     with index.bulk(dict(meta)) as load:
+
+        def meanwhile() -> None:  # git's part, and loading its rows, while the workers parse
+            at_tip.update(tree_files(store, plan.tip))
+            found.update(versions(store, plan.tip))
+            load(Batch(rows=_version_rows(found)))
 
         def complete(part: Batch) -> None:
             for row in part.files:
@@ -560,7 +561,6 @@ def _rebuild(
             meanwhile=meanwhile,
             sink=complete,
         )
-        load(Batch(rows=_version_rows(found)))
     report.files_read, report.versions_updated = len(paths), len(found)
     if state is not None:
         state.known = {str(row["file"]): row for row in batch.files}
