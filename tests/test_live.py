@@ -16,6 +16,7 @@ from tracker.service import live as live_module
 from tracker.service import reads
 from tracker.service.indexer import warm_index
 from tracker.service.live import LiveIndex
+from tracker.service.status import status_data
 from tracker.service.workspace import Workspace
 from tracker.store.head import HeadWatch
 from tracker.store.inotify import ChangeFeed
@@ -389,3 +390,35 @@ def test_ready_answers_are_kept_until_an_item_file_changes(
     head = git(tracker_repo, "rev-parse", "HEAD").strip()
     shown = ready()[second]
     assert (shown["dirty"], shown["version"]) == (False, head)
+
+
+def test_status_sections_are_kept_until_the_files_they_read_change(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    """A warm index keeps each section of the status report until a file it reads changes:
+    an edited item recomputes the item sections only, an edited vendor the vendors."""
+    workspace = Workspace.open(tracker_repo)
+    assert run(["vendor", "new", "acme", "--extractor-version", "1.0"]).exit_code == 0
+    key = new("task", "Some work")
+
+    def titles(report: dict[str, object]) -> list[str]:
+        return [
+            item["title"]
+            for group in report["work_items"]["types"]  # type: ignore[index]
+            for level in group["priorities"]
+            for item in level["work_items"]
+        ]
+
+    assert "Some work" in titles(status_data(workspace))
+    vendors = live._cache["status-vendors"]
+    retitle(item_file(tracker_repo, key), "Other work")  # edited, not committed
+    report = status_data(workspace)
+    assert "Other work" in titles(report) and "Some work" not in titles(report)
+    assert live._cache["status-vendors"] is vendors  # not computed again
+
+    path = tracker_repo / ".tracker" / "vendors" / "acme.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert 'extractor_version: "1.0"' in text or "extractor_version: '1.0'" in text
+    path.write_text(text.replace("1.0", "1.1"), encoding="utf-8")
+    shown = status_data(workspace)["vendors"]["vendors"]  # type: ignore[index]
+    assert [v["extractor_version"] for v in shown] == ["1.1"]

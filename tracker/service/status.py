@@ -18,6 +18,7 @@ from tracker.model.vendor import FormatSupport, VendorStatus
 from tracker.model.work_item import ItemStatus
 from tracker.query import status_sql
 from tracker.service.indexer import Answer
+from tracker.service.reads import ITEM_FOLDERS, VENDOR_FOLDERS
 from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
@@ -33,7 +34,7 @@ def status_data(workspace: Workspace, at: str | None = None) -> dict[str, Any]:
     A warm process shares the sections with its cache: read them, do not change them."""
 
     def compute(answer: Answer) -> dict[str, Any]:
-        sections = answer.memo("status-report", lambda: _sections(answer.index))
+        sections = _sections(answer)
         return answer.envelope(
             {
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -53,15 +54,31 @@ def _git_state(workspace: Workspace, at: str | None, commit: str | None) -> dict
     return {"branch": branch, "head": commit, "at": None}
 
 
-def _sections(index: QueryIndex) -> dict[str, Any]:
-    counts = index.rows(*status_sql.counts())[0]
+def _sections(answer: Answer) -> dict[str, Any]:
+    """Each section kept (by a warm index) until the files it reads change: an edited item
+    recomputes the items' sections only."""
+    index = answer.index
+
+    def item_sections() -> dict[str, Any]:
+        counts = index.rows(*status_sql.counts())[0]
+        return {
+            "work_items": _work_items(index, counts["live"]),
+            "archived_items": counts["archived"],
+            "dependency_graph": _graph(index),
+        }
+
+    items = answer.memo("status-items", item_sections, reads=ITEM_FOLDERS)
     return {
-        "vendors": _vendors(index),
-        "work_items": _work_items(index, counts["live"]),
-        "deployments": _deployments(index),
-        "enhancements": _enhancements(index),
-        "archived_items": counts["archived"],
-        "dependency_graph": _graph(index),
+        "vendors": answer.memo("status-vendors", lambda: _vendors(index), reads=VENDOR_FOLDERS),
+        "work_items": items["work_items"],
+        "deployments": answer.memo(
+            "status-deployments", lambda: _deployments(index), reads=("deployments",)
+        ),
+        "enhancements": answer.memo(
+            "status-enhancements", lambda: _enhancements(index), reads=("enhancements",)
+        ),
+        "archived_items": items["archived_items"],
+        "dependency_graph": items["dependency_graph"],
     }
 
 
