@@ -386,6 +386,9 @@ def test_ready_answers_are_kept_until_an_item_file_changes(
     retitle(item_file(tracker_repo, second), "Second, renamed")
     shown = ready()[second]
     assert (shown["title"], shown["dirty"]) == ("Second, renamed", True)
+    # its dependency rows, the same before and after, were left in place
+    assert [row["id"] for row in reads.show_item(workspace, second)["depends_on"]] == [first]
+    assert [row["id"] for row in reads.show_item(workspace, first)["blocks"]] == [second]
     git(tracker_repo, "commit", "-q", "-am", "first done, second renamed")
     head = git(tracker_repo, "rev-parse", "HEAD").strip()
     shown = ready()[second]

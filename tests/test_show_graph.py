@@ -408,3 +408,55 @@ def wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def test_kept_and_brought_up_to_date_through_changes_of_titles_and_versions(
+    tmp_path: Path, live_on: Callable[[Path], LiveIndex], record_queries: list[str]
+) -> None:
+    """A sync that changes no place in the hierarchy, no status and no dependency keeps
+    the projection, brought up to date (titles, priorities, versions, dirty flags), and
+    its answers stay those of the SQL path; any other change drops it."""
+    repo = ensure_repo(GenParams(items=120, seed=7, history=2), tmp_path / "gen", quiet=True)
+    live = live_on(repo)
+    workspace = Workspace.open(repo)
+    keys = item_ids(live)
+    load_projection(live)
+    graph = live._cache[GRAPH]
+    root = repo / ".tracker"
+    files = {key: next(root.glob(f"items/**/{key}.yaml")) for key in keys}
+
+    def edit(key: str, old: str, new: str) -> None:
+        text = files[key].read_text(encoding="utf-8")
+        assert old in text
+        files[key].write_text(text.replace(old, new, 1), "utf-8")
+
+    def same_as_sql(shown_keys: list[str]) -> None:
+        by_graph = {key: shown(workspace, key) for key in shown_keys}
+        assert live._cache.get(GRAPH) is graph  # kept, not loaded again
+        assert record_queries == []  # answered by the projection
+        with live.answering() as answer:
+            assert answer is not None and answer.cache is not None
+            kept = answer.cache.pop(GRAPH)
+        by_sql = {key: shown(workspace, key) for key in shown_keys}
+        for key in shown_keys:
+            assert by_graph[key] == by_sql[key], key
+        record_queries.clear()
+        with live.answering() as answer:
+            assert answer is not None and answer.cache is not None
+            answer.cache[GRAPH] = kept
+
+    # with a parent, children, dependencies both ways: their rows show in others' answers
+    linked = [k for k in keys if "parent:" in files[k].read_text("utf-8")][:6]
+    for n, key in enumerate(linked):
+        edit(key, "title: ", f"title: Renamed {n} ")
+    same_as_sql(keys)  # edited, not committed: dirty, the new titles
+    git(repo, "commit", "-q", "-am", "renamed")
+    same_as_sql(keys)  # committed: the new versions, clean
+    edit(linked[0], "priority: ", "priority: 1\n# was ")
+    vendor = next(root.glob("vendors/*.yaml"))
+    vendor.write_text(vendor.read_text("utf-8").replace("status: ", "status: broken\n# ", 1))
+    same_as_sql(keys[:30])  # a vendor changed too: nothing the projection holds
+
+    edit(linked[1], "status: ", "status: completed\n# was ")  # blocks others no more
+    assert shown(workspace, linked[1])
+    assert GRAPH not in live._cache  # dropped: answered by the SQL path again

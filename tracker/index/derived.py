@@ -140,12 +140,13 @@ def new_state(
     return found
 
 
-def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
+def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool | None:
     """Refresh the derived rows the change from `before` to `after` (the items of the
-    changed files) touches. False when it cannot tell (an id held twice): refresh all."""
+    changed files) touches, and tell whether it rewrote any. None when it cannot tell (an
+    id held twice): refresh all."""
     changed = set(before) | set(after)
     if not changed:
-        return True
+        return False
     moved = sorted(
         key
         for key in changed
@@ -160,19 +161,19 @@ def refresh_some(run: Run, before: ItemState, after: ItemState) -> bool:
     if not moved and not blockers and not counted:
         # a title, a description, a priority: nothing derived changes, whether or not
         # another file holds one of these ids too
-        return True
+        return False
     marks = ", ".join("?" for _ in changed)
     # counted here, not with GROUP BY: index lookups cost DuckDB a tenth of a hash aggregate
     held = [row[0] for row in run(f"SELECT id FROM items WHERE id IN ({marks})", sorted(changed))]
     if len(held) != len(set(held)):  # another file holds one of these ids too: only a full
-        return False  # refresh is sure
+        return None  # refresh is sure
     if moved:
         subtree = [row[0] for row in run(SUBTREE, [moved])]
         run("DELETE FROM hierarchy WHERE id IN (SELECT unnest(?::VARCHAR[]))", [subtree])
         run(PARTIAL_HIERARCHY, [subtree])
         _touched(run, "hierarchy", subtree)
     if not blockers and not counted:
-        return True
+        return True  # rewrote the moved items' paths
     counted |= set(blockers)
     if blockers:
         counted.update(

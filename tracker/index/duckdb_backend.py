@@ -24,6 +24,7 @@ from tracker.errors import TrackerError
 from tracker.index import derived
 from tracker.index.rows import Rows, encode_row
 from tracker.index.schema import (
+    ITEM_FOLDERS,
     LOG_LIMIT,
     SCHEMA_VERSION,
     TABLES,
@@ -39,7 +40,6 @@ RECORD_TABLES = tuple(name for name in TABLES if name != "versions")
 # the derived tables are refreshed for the touched items only.
 SMALL_BATCH = 64
 LOG_CHECKS = 100  # syncs between two looks at the size of the change log
-ITEM_FOLDERS = ("items", "archive")
 
 
 class QueryRefused(TrackerError):
@@ -95,11 +95,31 @@ class Batch:
         )
 
 
+@dataclass
+class Applied:
+    """What a sync's write changed beyond the rows of its files."""
+
+    derived_changed: bool  # a place in the hierarchy, an open-dependency count
+    problems_changed: bool  # a file's problems (it became valid or invalid, or still is)
+
+
+def _same_dependencies(before: derived.ItemState, after: derived.ItemState | None) -> bool:
+    """The same items, each with the same dependencies in the same order."""
+    return (
+        after is not None
+        and before.keys() == after.keys()
+        and all(before[key][3] == after[key][3] for key in before)
+    )
+
+
 class DuckIndex:
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.connection = connection
         self.path = path
         self._logs_unchecked = 0  # syncs until the change log's size is looked at
+        # the change log holds "any file may have changed" (so files need not be logged):
+        # learnt on the first sync, the only writer being this process
+        self._logged_everything = False
 
     @classmethod
     def open(cls, path: Path | None, read_only: bool = False) -> DuckIndex:
@@ -195,6 +215,7 @@ class DuckIndex:
                 connection.execute(statement)
             self.set_meta({"schema_version": str(SCHEMA_VERSION)})
             connection.execute("COMMIT")
+            self._logged_everything = True  # a new index: nothing published from it yet
         except BaseException:
             with suppress(duckdb.Error):
                 connection.execute("ROLLBACK")
@@ -219,42 +240,50 @@ class DuckIndex:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def apply(self, batch: Batch, meta: dict[str, str | None]) -> None:
+    def apply(self, batch: Batch, meta: dict[str, str | None]) -> Applied:
         """Replace the rows of the batch's files and refresh what is derived, atomically."""
         with self._guarded():
-            self._apply(batch, meta)
+            return self._apply(batch, meta)
 
-    def _apply(self, batch: Batch, meta: dict[str, str | None]) -> None:
+    def _apply(self, batch: Batch, meta: dict[str, str | None]) -> Applied:
         connection = self.connection
         connection.execute("BEGIN TRANSACTION")
         try:
             item_files = sorted(f for f in batch.removed if _folder(f) in ITEM_FOLDERS)
             small = len(batch.removed) <= SMALL_BATCH
             before = derived.item_state(self._run, item_files) if small else None
+            after = derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
+            undeleted: tuple[str, ...] = ()  # tables with no rows of these files to delete
+            kept: tuple[str, ...] = ()  # tables whose rows of these files stay as they are
+            if before is not None and item_files == sorted(batch.removed):
+                if not any(state[3] for state in before.values()):
+                    undeleted = ("deps",)  # they had none
+                elif len(item_files) == 1 and _same_dependencies(before, after):
+                    undeleted = kept = ("deps",)  # one item, its dependencies as they were
+            tables: tuple[str, ...] = ()
             if batch.removed:
                 tables = tables_of(batch.removed, RECORD_TABLES)
                 if batch.clean >= batch.removed:
                     tables = tuple(t for t in tables if t != "problems")
-                if (
-                    before is not None
-                    and item_files == sorted(batch.removed)
-                    and not any(state[3] for state in before.values())
-                ):
-                    tables = tuple(t for t in tables if t != "deps")  # they had none
+                tables = tuple(t for t in tables if t not in undeleted)
                 self._delete_files(batch.removed, tables)
             if batch.versions_removed:
                 self._delete_files(batch.versions_removed, ("versions",))
             self._log_unpublished(batch.removed | batch.versions_removed)
-            self._load_batch(batch)
+            self._load_batch(batch, skip=kept)
+            derived_changed = bool(batch)
             if before is not None:
-                after = derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
-                if after is None or not derived.refresh_some(self._run, before, after):
+                some = None if after is None else derived.refresh_some(self._run, before, after)
+                derived_changed = some is not False
+                if some is None:
                     derived.refresh_all(self._run)
             elif batch:
                 derived.refresh_all(self._run)
             if meta:
                 self.set_meta(meta)
             connection.execute("COMMIT")
+            problems_changed = "problems" in tables or bool(batch.rows.get("problems"))
+            return Applied(derived_changed, problems_changed)
         except BaseException:
             with suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 connection.execute("ROLLBACK")
@@ -284,9 +313,9 @@ class DuckIndex:
                     connection.execute("ROLLBACK")
                 raise
 
-    def _load_batch(self, batch: Batch) -> None:
+    def _load_batch(self, batch: Batch, skip: tuple[str, ...] = ()) -> None:
         for table, rows in batch.rows.items():
-            if rows:
+            if rows and table not in skip:
                 self._load(table, rows)
         for table, lines in batch.encoded.items():
             if lines:
@@ -299,7 +328,7 @@ class DuckIndex:
             return
         if files is None or len(files) >= LOG_LIMIT:
             self._unpublished_all()
-        else:
+        elif not self._logged_everything:  # else the next publish compares every file anyway
             self.connection.execute(
                 "INSERT INTO unpublished SELECT unnest(?::VARCHAR[])", [sorted(files)]
             )
@@ -312,10 +341,12 @@ class DuckIndex:
         "anything may have changed": it stays small, and the next publish compares all.
         Looked at on a connection's first sync, then every LOG_CHECKS syncs."""
         sizes = self.connection.execute(
-            "SELECT NULL, count(*) FROM unpublished "
-            "UNION ALL SELECT tbl, count(*) FROM derived_touched GROUP BY tbl"
+            "SELECT NULL, count(*), count(*) FILTER (WHERE file IS NULL) FROM unpublished "
+            "UNION ALL SELECT tbl, count(*), 0 FROM derived_touched GROUP BY tbl"
         ).fetchall()
-        for table, size in sizes:
+        for table, size, everything in sizes:
+            if table is None:
+                self._logged_everything = everything > 0
             if size <= LOG_LIMIT:
                 continue
             if table is None:
@@ -328,6 +359,12 @@ class DuckIndex:
         """Log that any file may have changed (the next publish compares all)."""
         self.connection.execute("DELETE FROM unpublished")
         self.connection.execute("INSERT INTO unpublished VALUES (NULL)")
+        self._logged_everything = True
+
+    def empty_logs(self) -> None:
+        """A publish sent what the change logs named: they start again, empty."""
+        self.connection.execute("DELETE FROM unpublished; DELETE FROM derived_touched")
+        self._logged_everything = False
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self.connection.execute(sql, list(params)).fetchall()

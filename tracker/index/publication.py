@@ -236,7 +236,7 @@ def record_published(
                     dict(zip((name for name, _ in columns), row, strict=True)) for row in changed
                 ]
                 index.insert_rows(copy, named, columns)
-        run("DELETE FROM unpublished; DELETE FROM derived_touched")
+        index.empty_logs()
         index.set_meta(meta)
         run("COMMIT")
     except BaseException:

@@ -108,6 +108,9 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "config": (("file", "VARCHAR"), ("settings", "JSON")),
 }
 
+# The top folders of work-item files (archived ones included).
+ITEM_FOLDERS = ("items", "archive")
+
 # The tables a file's rows can land in, by the file's top folder (tracker.yaml: config).
 _ALWAYS = ("files", "problems")
 TABLES_BY_FOLDER: dict[str, tuple[str, ...]] = {

@@ -37,7 +37,7 @@ from tracker.index.duckdb_backend import (
     IndexUnavailable,
 )
 from tracker.index.rows import Rows
-from tracker.index.schema import SCHEMA_VERSION
+from tracker.index.schema import ITEM_FOLDERS, SCHEMA_VERSION
 from tracker.query import sql
 from tracker.service.reading import Progress, blob_rows, read_files
 from tracker.service.workspace import Workspace
@@ -61,6 +61,7 @@ from tracker.store.tree import is_record_path
 # scan may have been written again within the same tick, unseen by its stat data.
 RACY_NS = 100_000_000
 T = TypeVar("T")
+PROBLEMS = "problems"  # the cache's key of every file's problems (kept until they change)
 
 
 class Memo(dict[Any, Any]):
@@ -100,7 +101,7 @@ class Answer:
         """`data` with where it came from and what degraded it, files that failed
         validation (and are left out of every answer) included."""
         warnings = list(self.warnings)
-        problems = self.memo("problems", lambda: self.index.rows(*sql.problems()))
+        problems = self.memo(PROBLEMS, lambda: self.index.rows(*sql.problems()))
         if problems:
             files = sorted({row["file"] for row in problems})
             shown = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
@@ -204,6 +205,11 @@ class SyncReport:
     commit: str | None = None
     # the top folders (or tracker.yaml) of the files whose rows or versions changed
     folders: set[str] = field(default_factory=set)
+    # those files under items/ and archive/ (an incremental sync only), and whether any
+    # derived row (place in the hierarchy, open dependencies) changed with them
+    item_files: set[str] = field(default_factory=set)
+    derived_changed: bool = True
+    problems_changed: bool = True  # whether any file's problems (validation) changed
 
 
 def index_path(workspace: Workspace) -> Path:
@@ -513,7 +519,16 @@ def sync(
     if state is not None and candidates is not None:
         meta.pop("scanned_at")  # the feed, not stat data, tells what changed: keep the old
     changed_meta = {k: v for k, v in meta.items() if state is None or state.meta.get(k) != v}
-    index.apply(batch, dict(changed_meta))
+    applied = index.apply(batch, dict(changed_meta))
+    report.derived_changed, report.problems_changed = (
+        applied.derived_changed,
+        applied.problems_changed,
+    )
+    report.item_files = {
+        path
+        for path in batch.removed | batch.versions_removed
+        if path.split("/", 1)[0] in ITEM_FOLDERS
+    }
     if state is not None:
         for path in batch.removed:
             state.known.pop(path, None)

@@ -20,7 +20,9 @@ from typing import Any
 
 from tracker.index.backend import QueryIndex
 from tracker.index.duckdb_backend import DuckIndex, IndexBroken, IndexLocked, IndexUnavailable
+from tracker.service import show_graph
 from tracker.service.indexer import (
+    PROBLEMS,
     Answer,
     IndexState,
     Memo,
@@ -129,7 +131,12 @@ class LiveIndex:
                 report = sync(self._workspace, self._index, True, progress, self._state)
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
+                # the projection for `show`, brought up to date, costs far less than a load
+                kept = show_graph.kept_through(self._cache, self._index, report)
+                if not report.rebuilt and not report.problems_changed and PROBLEMS in self._cache:
+                    kept[PROBLEMS] = self._cache[PROBLEMS]
                 self._forget(None if report.rebuilt else report.folders)
+                self._cache.update(kept)
             return report
 
     @contextmanager

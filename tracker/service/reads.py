@@ -9,6 +9,7 @@ from typing import Any
 
 from tracker.errors import NotFound
 from tracker.index.backend import QueryIndex
+from tracker.index.schema import ITEM_FOLDERS
 from tracker.model.ids import resolve_id
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
@@ -19,9 +20,6 @@ from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
 VENDOR_FOLDERS = ("vendors",)  # all that vendor answers read: kept while items change
-# All that `ready` reads: item rows, their dependencies, versions and files rows, and what
-# is derived from those (hierarchy, open dependencies).
-ITEM_FOLDERS = ("items", "archive")
 
 
 TIMES = (datetime, date)
@@ -266,7 +264,11 @@ def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, 
 
     def compute(answer: Answer) -> dict[str, Any]:
         found = answer.memo(
-            ("ready", limit), lambda: _ready_items(answer.index, limit), reads=ITEM_FOLDERS
+            # all it reads: item rows, their dependencies, versions and files rows, and
+            # what is derived from them (hierarchy, open dependencies)
+            ("ready", limit),
+            lambda: _ready_items(answer.index, limit),
+            reads=ITEM_FOLDERS,
         )
         return answer.envelope({"items": [dict(item) for item in found]})
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.index.backend import QueryIndex
 from tracker.query import sql
-from tracker.service.indexer import Answer
+from tracker.service.indexer import Answer, SyncReport
 
 Row = dict[str, Any]
 Parts = dict[str, list[Row]]  # the rows of a query of several parts, by part
@@ -53,6 +53,14 @@ DEPLOYMENTS = (
     "FROM deployment_items x JOIN deployments d ON d.id = x.deployment"
 )
 DEPLOYMENT_FIELDS = ("id", "deployed_at", "pr", "pr_title", "commit")
+# What a sync that rewrote no derived row can have changed of some files' items: their
+# brief rows, and whether each file differs from HEAD.
+PATCH = (
+    "SELECT f.file, (f.blob IS DISTINCT FROM f.head_blob) AS dirty, i.id, i.type, i.title, "
+    "i.status, i.priority, i.parent, v.version, v.author, v.changed_at FROM files f "
+    "LEFT JOIN items i ON i.file = f.file LEFT JOIN versions v ON v.file = f.file "
+    "WHERE f.file IN ({marks})"
+)
 
 
 def queries(answer: Answer) -> SqlShow | GraphShow:
@@ -67,6 +75,26 @@ def queries(answer: Answer) -> SqlShow | GraphShow:
     if time.monotonic() - cache.setdefault(FIRST, time.monotonic()) >= QUIET:
         later(GRAPH, ShowGraph.load)  # never loaded here: this answer must stay quick
     return SqlShow(answer.index)
+
+
+def kept_through(cache: dict[Any, Any], index: QueryIndex, report: SyncReport) -> dict[Any, Any]:
+    """What of the cache's projection (and of the time shows began) still holds after this
+    sync, the projection brought up to date. It does when no derived row and no deployment
+    changed (titles, priorities, metadata, versions of items: what agents change most), not
+    after a rebuild or a change of structure."""
+    if report.rebuilt or "deployments" in report.folders:
+        return {}
+    if report.item_files and report.derived_changed:
+        return {}
+    kept = {key: cache[key] for key in (GRAPH, FIRST) if key in cache}
+    graph = kept.get(GRAPH)
+    if (
+        isinstance(graph, ShowGraph)
+        and report.item_files
+        and not graph.patch(index, report.item_files)
+    ):
+        del kept[GRAPH]
+    return kept
 
 
 def parts(rows: list[Row]) -> Parts:
@@ -119,6 +147,7 @@ class ShowGraph:
     open_counts: dict[str, int]
     dirty: set[str]  # the files whose work-tree content differs from HEAD's
     deployments: dict[str, list[tuple[Any, ...]]]  # item -> DEPLOYMENT_FIELDS rows
+    ids_by_file: dict[str, list[str]] | None = None  # made by the first `patch`
 
     @classmethod
     def load(cls, index: QueryIndex) -> ShowGraph:
@@ -171,6 +200,43 @@ class ShowGraph:
             dirty={row["file"] for row in index.rows(DIRTY)},
             deployments=deployments,
         )
+
+    def patch(self, index: QueryIndex, files: set[str]) -> bool:
+        """Bring the brief rows and dirty flags of these files' items up to date, after a
+        sync that changed no derived row: no item came, went, moved, or changed its status,
+        deletion or dependencies. False (nothing changed here) when the rows say otherwise,
+        or an id is held twice: the caller drops the projection."""
+        if self.ids_by_file is None:
+            self.ids_by_file = {}
+            for brief in [*self.briefs.values(), *(b for more in self.more.values() for b in more)]:
+                self.ids_by_file.setdefault(brief[9], []).append(brief[0])
+        marks = ", ".join("?" for _ in files)
+        rows = index.rows(PATCH.format(marks=marks), sorted(files))
+        if len(rows) != len(files):  # a file gone: items went
+            return False
+        updates: dict[str, Brief] = {}
+        for row in rows:
+            key, held = row["id"], self.ids_by_file.get(row["file"], [])
+            if key is None:  # no valid item in it, before or after
+                if held:
+                    return False
+                continue
+            if held != [key] or key in self.more:
+                return False
+            before = self.briefs[key]
+            if (before[3], before[5]) != (row["status"], row["parent"]):
+                return False
+            updates[key] = (
+                key, row["type"], row["title"], row["status"], row["priority"], row["parent"],
+                row["version"], row["author"], row["changed_at"], row["file"],
+            )  # fmt: skip
+        self.briefs.update(updates)  # every check passed: all or nothing
+        for row in rows:
+            if row["dirty"]:
+                self.dirty.add(row["file"])
+            else:
+                self.dirty.discard(row["file"])
+        return True
 
     def rows_of(self, item_id: str) -> list[Brief]:
         """The brief rows of an id (none: no such item)."""
