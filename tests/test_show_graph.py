@@ -359,27 +359,23 @@ def test_loaded_in_the_background_and_never_stale(
         live.close()
 
 
-def test_a_change_of_structure_stops_a_load_in_the_background_and_it_is_never_kept(
+def test_a_change_stops_a_load_in_the_background_and_it_is_never_kept(
     tracker_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A load off the answering thread goes on through syncs that change titles and the
-    like, and is then brought up to date; any other change stops it and drops it."""
     monkeypatch.setattr(show_graph, "QUIET", 10**9)
     write(tracker_repo / ".tracker", "items", item("TRK-3333", "Before"))
     git(tracker_repo, "add", "-A")
     git(tracker_repo, "commit", "-q", "-m", "one")
     workspace = Workspace.open(tracker_repo)
     live = LiveIndex.start(workspace)
-    loaded, release, stopped = threading.Event(), threading.Event(), []
+    loaded, stopped = threading.Event(), []
 
     def slow(index: QueryIndex) -> ShowGraph:
-        """A projection of the index as it was, then queries until released (10 s)."""
+        """A projection of the index as it was, then queries for up to 10 s."""
         graph = ShowGraph.load(index)
         loaded.set()
         try:
             for _ in range(2000):
-                if release.is_set():
-                    break
                 index.rows("SELECT count(*) FROM items")
                 time.sleep(0.005)
         except Exception as exc:
@@ -390,30 +386,12 @@ def test_a_change_of_structure_stops_a_load_in_the_background_and_it_is_never_ke
         reads.show_item(workspace, "TRK-3333")
         live.compute_later(GRAPH, slow)
         assert loaded.wait(20)
-        write(tracker_repo / ".tracker", "items", item("TRK-3333", "After"))  # a title
+        write(tracker_repo / ".tracker", "items", item("TRK-3333", "After"))
         assert reads.show_item(workspace, "TRK-3333")["record"]["title"] == "After"
-        assert live._background is not None and not stopped  # going on
-        release.set()
-        wait_for(lambda: live._background is None)
-        assert not stopped
-        graph = live._cache[GRAPH]  # loaded before the edit, brought up to date
-        assert isinstance(graph, ShowGraph)
-        assert graph.briefs["TRK-3333"][2] == "After"
-        assert "items/TRK-3333.yaml" in graph.dirty
-        assert reads.show_item(workspace, "TRK-3333")["record"]["title"] == "After"
-
-        live._cache.pop(GRAPH)
-        loaded.clear()
-        release.clear()
-        live.compute_later(GRAPH, slow)
-        assert loaded.wait(20)
-        done = item("TRK-3333", "After", status="completed")  # blocks others no more
-        write(tracker_repo / ".tracker", "items", done)
-        assert reads.show_item(workspace, "TRK-3333")["record"]["status"] == "completed"
         wait_for(lambda: live._background is None)
         assert stopped  # by the sync
         assert GRAPH not in live._cache
-        assert reads.show_item(workspace, "TRK-3333")["record"]["status"] == "completed"
+        assert reads.show_item(workspace, "TRK-3333")["record"]["title"] == "After"
         # closing stops one still running, and waits for it to let go of the index
         loaded.clear()
         stopped.clear()

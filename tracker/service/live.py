@@ -55,9 +55,6 @@ class LiveIndex:
         self._cache = Memo()
         self._generation = 0  # counts the changes of the index (each empties `_cache`)
         self._background: Background | None = None  # a computation off the answering thread
-        # the item files that syncs changed since the projection for `show` began loading
-        # off the answering thread (None: a change it cannot be brought up to date with)
-        self._since_background: set[str] | None = None
         self._feed: ChangeFeed | None = None
         self._notes: list[str] = []  # why the last sync rebuilt, for the next answer
         self._scanned_at_open = True  # the first sync after opening looks at every file
@@ -122,19 +119,18 @@ class LiveIndex:
                 return None
             self._workspace.store.trim_cache(TREE_CACHE)
             candidates = None if rescan or changes is None else changes.paths
+            self._stop_background()
             try:
                 report = sync(
                     self._workspace, self._index, rebuild, progress, self._state, candidates
                 )
             except IndexUnavailable as exc:  # broken mid-sync: start on a new file
-                self._stop_background()
                 self._notes.append(f"{exc.message}; rebuilt it")
                 self._close_index(discard=True)
                 self._open_index()
                 report = sync(self._workspace, self._index, True, progress, self._state)
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
-                self._background_through(report)
                 # the projection for `show`, brought up to date, costs far less than a load
                 kept = show_graph.kept_through(self._cache, self._index, report)
                 if not report.rebuilt and not report.problems_changed and PROBLEMS in self._cache:
@@ -162,23 +158,19 @@ class LiveIndex:
             )
 
     def compute_later(self, key: Any, compute: Callable[[QueryIndex], Any]) -> None:
-        """Compute an entry of the cache off the answering thread, on a cursor of its own
-        and in one snapshot, kept only if the index is still as it was when asked (or, for
-        the projection of `show`, if it can be brought up to date). One at a time: asked
-        while one runs, nothing happens (the caller asks again on a later answer).
+        """Compute an entry of the cache off the answering thread, on a cursor of its own,
+        kept only if the index is still as it was when asked. One at a time: asked while
+        one runs, nothing happens (the caller asks again on a later answer).
 
         Never stale: a sync writes and bumps the generation in one hold of `lock`, and
         the result is kept under `lock` only if the generation did not move since it was
-        asked (under `lock` too), so no write landed before or while it read. The
-        projection is the exception: syncs that change no derived row let its load go on
-        and name the files they changed, whose rows it then reads again (`ShowGraph.patch`);
-        any other sync stops it (its result would be dropped)."""
+        asked (under `lock` too), so no write landed before or while it read. A sync
+        stops it first: its result would be dropped, and it would slow that answer."""
         with self.lock:
             if self._index is None or self._background is not None:
                 return
             background = Background(DuckIndex(self._index.connection.cursor(), self._index.path))
             self._background = background
-            self._since_background = set() if key == show_graph.GRAPH else None
             threading.Thread(
                 target=self._compute,
                 args=(key, compute, background, self._generation),
@@ -191,7 +183,6 @@ class LiveIndex:
     ) -> None:
         value: Any = None
         try:
-            index.begin()  # one snapshot: every query sees the index as it was then
             value = compute(index)
         except Exception:  # stopped, or the index broken: answers are computed without it
             value = None
@@ -199,26 +190,8 @@ class LiveIndex:
             index.close()
         with self.lock:
             self._background = None
-            since, self._since_background = self._since_background, None
-            if value is None or index.stopped or self._index is None:
-                return
-            if generation == self._generation or (
-                since is not None
-                and isinstance(value, show_graph.ShowGraph)
-                and value.patch(self._index, since)
-            ):
+            if value is not None and generation == self._generation and not index.stopped:
                 self._cache[key] = value
-
-    def _background_through(self, report: SyncReport) -> None:
-        """A sync changed the index: a load of the projection for `show` goes on through
-        a change it can be brought up to date with; anything else running stops."""
-        if self._background is None:
-            return
-        if self._since_background is not None and show_graph.structure_kept(report):
-            self._since_background |= report.item_files
-        else:
-            self._since_background = None
-            self._stop_background()
 
     def _stop_background(self, wait: bool = False) -> None:
         if self._background is not None:
@@ -297,12 +270,6 @@ class Background:
         self._guard = threading.Lock()  # an interrupt never meets a closed cursor
         self.stopped = False
         self.closed = threading.Event()
-
-    def begin(self) -> None:
-        """Start the one transaction (a snapshot) every query after this reads in."""
-        if self.stopped:
-            raise IndexUnavailable("stopped: the index changes")
-        self._index.connection.execute("BEGIN TRANSACTION")
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.stopped:

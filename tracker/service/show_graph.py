@@ -77,20 +77,14 @@ def queries(answer: Answer) -> SqlShow | GraphShow:
     return SqlShow(answer.index)
 
 
-def structure_kept(report: SyncReport) -> bool:
-    """Whether a projection of the index before this sync, patched with the brief rows of
-    the item files it changed, equals one of the index after it."""
-    if report.rebuilt or "deployments" in report.folders:
-        return False
-    return not (report.item_files and report.derived_changed)
-
-
 def kept_through(cache: dict[Any, Any], index: QueryIndex, report: SyncReport) -> dict[Any, Any]:
     """What of the cache's projection (and of the time shows began) still holds after this
     sync, the projection brought up to date. It does when no derived row and no deployment
     changed (titles, priorities, metadata, versions of items: what agents change most), not
     after a rebuild or a change of structure."""
-    if not structure_kept(report):
+    if report.rebuilt or "deployments" in report.folders:
+        return {}
+    if report.item_files and report.derived_changed:
         return {}
     kept = {key: cache[key] for key in (GRAPH, FIRST) if key in cache}
     graph = kept.get(GRAPH)
@@ -212,8 +206,6 @@ class ShowGraph:
         sync that changed no derived row: no item came, went, moved, or changed its status,
         deletion or dependencies. False (nothing changed here) when the rows say otherwise,
         or an id is held twice: the caller drops the projection."""
-        if not files:
-            return True
         if self.ids_by_file is None:
             self.ids_by_file = {}
             for brief in [*self.briefs.values(), *(b for more in self.more.values() for b in more)]:
