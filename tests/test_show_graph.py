@@ -460,3 +460,29 @@ def test_kept_and_brought_up_to_date_through_changes_of_titles_and_versions(
     edit(linked[1], "status: ", "status: completed\n# was ")  # blocks others no more
     assert shown(workspace, linked[1])
     assert GRAPH not in live._cache  # dropped: answered by the SQL path again
+
+
+def test_shows_amid_edits_count_as_going_on_in_small_trackers_only(
+    tracker_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The time shows began outlives an edit of a title in a small tracker (a load there
+    is short), not in a large one (a load would slow the answers after each edit)."""
+    monkeypatch.setattr(show_graph, "QUIET", 10**9)
+    root = tracker_repo / ".tracker"
+    write(root, "items", item("TRK-4444", "Before"))
+    git(tracker_repo, "add", "-A")
+    git(tracker_repo, "commit", "-q", "-m", "one")
+    workspace = Workspace.open(tracker_repo)
+    live = LiveIndex.start(workspace)
+    try:
+        reads.show_item(workspace, "TRK-4444")
+        began = live._cache[show_graph.FIRST]
+        write(root, "items", item("TRK-4444", "After"))
+        assert reads.show_item(workspace, "TRK-4444")["record"]["title"] == "After"
+        assert live._cache[show_graph.FIRST] == began  # kept: a small tracker
+        monkeypatch.setattr(show_graph, "LOADS_AMID_EDITS", 0)
+        write(root, "items", item("TRK-4444", "Again"))
+        assert reads.show_item(workspace, "TRK-4444")["record"]["title"] == "Again"
+        assert live._cache[show_graph.FIRST] > began  # began again
+    finally:
+        live.close()

@@ -132,7 +132,9 @@ class LiveIndex:
             self._scanned_at_open = False
             if report.files_read or report.files_removed or report.rebuilt or tip != indexed:
                 # the projection for `show`, brought up to date, costs far less than a load
-                kept = show_graph.kept_through(self._cache, self._index, report)
+                kept = show_graph.kept_through(
+                    self._cache, self._index, report, len(self._state.known)
+                )
                 if not report.rebuilt and not report.problems_changed and PROBLEMS in self._cache:
                     kept[PROBLEMS] = self._cache[PROBLEMS]
                 self._forget(None if report.rebuilt else report.folders)

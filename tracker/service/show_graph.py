@@ -36,6 +36,11 @@ GRAPH, FIRST = "show-graph", "show-graph-first"  # keys of the warm index's cach
 # that time (one interpreter): worth it when shows go on on an index that stays as it is,
 # so a show this long after the first on the same index starts it (one per change never).
 QUIET = 0.25  # seconds
+# Up to this many files a load is short (~10 µs a file, tens of ms), so shows that go on
+# through edits that keep the projection (kept_through) count as going on on one index;
+# past it a load would keep slowing the answers right after those edits, so the edits
+# start the count again.
+LOADS_AMID_EDITS = 5_000
 
 # Whole tables. 100,000 timestamps cost ~0.2 s to convert, but few commits' times do.
 ITEMS = (
@@ -77,16 +82,19 @@ def queries(answer: Answer) -> SqlShow | GraphShow:
     return SqlShow(answer.index)
 
 
-def kept_through(cache: dict[Any, Any], index: QueryIndex, report: SyncReport) -> dict[Any, Any]:
-    """What of the cache's projection (and of the time shows began) still holds after this
-    sync, the projection brought up to date. It does when no derived row and no deployment
-    changed (titles, priorities, metadata, versions of items: what agents change most), not
-    after a rebuild or a change of structure."""
+def kept_through(
+    cache: dict[Any, Any], index: QueryIndex, report: SyncReport, files: int
+) -> dict[Any, Any]:
+    """What of the cache's projection (and, in an index of `files` files, of the time shows
+    began) still holds after this sync, the projection brought up to date. It does when no
+    derived row and no deployment changed (titles, priorities, metadata, versions of items:
+    what agents change most), not after a rebuild or a change of structure."""
     if report.rebuilt or "deployments" in report.folders:
         return {}
     if report.item_files and report.derived_changed:
         return {}
-    kept = {key: cache[key] for key in (GRAPH, FIRST) if key in cache}
+    keys = (GRAPH, FIRST) if files <= LOADS_AMID_EDITS else (GRAPH,)
+    kept = {key: cache[key] for key in keys if key in cache}
     graph = kept.get(GRAPH)
     if (
         isinstance(graph, ShowGraph)
