@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import git, run
 from tests.conftest import new_item as new
 from tracker.index import derived
+from tracker.index.duckdb_backend import Batch, DuckIndex
+from tracker.index.schema import LOG_LIMIT
 from tracker.service import live as live_module
 from tracker.service import reads
 from tracker.service.indexer import warm_index
@@ -292,7 +294,6 @@ def test_ids_held_twice_in_a_parent_cycle_do_not_multiply_the_hierarchy_walk() -
     """Two ids each held by two files (a bad merge), in a cycle reachable from a root: the
     walk over every (id, parent) row used to double at each of its 64 steps; it must stay a
     walk over distinct pairs and give each id its shortest path, in full and in part."""
-    from tracker.index.duckdb_backend import Batch, DuckIndex
 
     def item(file: str, key: str, parent: str | None) -> dict[str, object]:
         return {
@@ -425,3 +426,29 @@ def test_status_sections_are_kept_until_the_files_they_read_change(
     path.write_text(text.replace("1.0", "1.1"), encoding="utf-8")
     shown = status_data(workspace)["vendors"]["vendors"]  # type: ignore[index]
     assert [v["extractor_version"] for v in shown] == ["1.1"]
+
+
+def test_a_failed_write_never_leaves_files_unlogged_for_the_next_publish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The change log for the next publish: a write that fails after logging "anything may
+    have changed" rolls that back too, and the files of the next write are logged."""
+    index = DuckIndex.open(None)
+    try:
+        index.empty_logs()  # as right after a publish
+        many = {f"items/TRK-{n:05d}.yaml" for n in range(LOG_LIMIT)}  # logged as "anything"
+        broken = RuntimeError("the disk is full")
+
+        def fail(*_args: object, **_kwargs: object) -> None:
+            raise broken
+
+        with monkeypatch.context() as patched:
+            patched.setattr(DuckIndex, "_load_batch", fail)
+            with pytest.raises(RuntimeError):
+                index.apply(Batch(removed=many), {})
+        assert index.connection.execute("SELECT count(*) FROM unpublished").fetchone() == (0,)
+        index.apply(Batch(removed={"items/TRK-1.yaml"}), {})
+        logged = index.connection.execute("SELECT file FROM unpublished").fetchall()
+        assert logged == [("items/TRK-1.yaml",)]
+    finally:
+        index.close()

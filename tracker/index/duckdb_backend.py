@@ -219,6 +219,7 @@ class DuckIndex:
         except BaseException:
             with suppress(duckdb.Error):
                 connection.execute("ROLLBACK")
+            self._logged_everything = False
             raise
 
     def meta(self) -> dict[str, str]:
@@ -287,6 +288,7 @@ class DuckIndex:
         except BaseException:
             with suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 connection.execute("ROLLBACK")
+            self._logged_everything = False  # what the log holds now: not sure, so log
             raise
 
     @contextmanager
@@ -311,6 +313,7 @@ class DuckIndex:
             except BaseException:
                 with suppress(duckdb.Error):
                     connection.execute("ROLLBACK")
+                self._logged_everything = False
                 raise
 
     def _load_batch(self, batch: Batch, skip: tuple[str, ...] = ()) -> None:
