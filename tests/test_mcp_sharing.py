@@ -51,6 +51,14 @@ def the_socket(repo: Path) -> Path:
     return Path(socket_path(git_dir))
 
 
+def assert_left_clean(repo: Path, logs: list[TextIO]) -> None:
+    """The servers are gone: no socket left behind, no traceback in their logs (closed)."""
+    assert not the_socket(repo).exists(), "a server left its socket behind"
+    for log in logs:
+        assert "Traceback" not in logged(log)
+        log.close()
+
+
 def test_servers_share_one_index_and_see_each_others_writes(
     tracker_repo: Path, tmp_path: Path
 ) -> None:
@@ -102,10 +110,7 @@ def test_servers_share_one_index_and_see_each_others_writes(
     asyncio.run(scenario())
     assert FORWARDS not in logged(logs[0])
     assert FORWARDS in logged(logs[1]) and FORWARDS in logged(logs[2])
-    assert not the_socket(tracker_repo).exists(), "the owner left its socket behind"
-    for log in logs:
-        assert "Traceback" not in logged(log)
-        log.close()
+    assert_left_clean(tracker_repo, logs)
 
 
 def test_a_same_version_race_between_three_servers_has_one_winner(
@@ -228,10 +233,7 @@ def test_when_the_owner_exits_another_server_takes_over(tracker_repo: Path, tmp_
     asyncio.run(scenario())
     assert TOOK_OVER in logged(logs[1])
     assert FORWARDS in logged(logs[2])
-    assert not the_socket(tracker_repo).exists()
-    for log in logs:
-        assert "Traceback" not in logged(log)
-        log.close()
+    assert_left_clean(tracker_repo, logs)
 
 
 def test_when_the_owner_dies_the_call_in_flight_is_answered(

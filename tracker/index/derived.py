@@ -81,9 +81,8 @@ SUBTREE = """
 """
 
 # (id, parent, status, deleted) of the item rows of some files, and their dependencies:
-# two index lookups (a correlated subquery for the lists costs ten times as much)
-# The items of some files and their dependencies, in one round trip (each costs DuckDB
-# ~0.5 ms): dependency rows have a position, item rows none.
+# two index lookups in one round trip (each costs DuckDB ~0.5 ms; a correlated subquery for
+# the lists costs ten times as much). Dependency rows have a position, item rows none.
 ITEM_STATE = (
     "SELECT id, parent, status, deleted_at IS NOT NULL, NULL::INTEGER AS position "
     "FROM items WHERE file IN ({marks}) UNION ALL "
@@ -203,6 +202,20 @@ def touched_all(run: Run, table: str) -> None:
     """Log that any key of `table` may have been rewritten (the next publish compares all)."""
     run("DELETE FROM derived_touched WHERE tbl = ?", [table])
     run("INSERT INTO derived_touched VALUES (?, NULL)", [table])
+
+
+def without_dependencies(state: ItemState) -> bool:
+    """No item of `state` depends on anything."""
+    return not any(_deps(item) for item in state.values())
+
+
+def same_dependencies(before: ItemState, after: ItemState | None) -> bool:
+    """The same items, each with the same dependencies in the same order."""
+    return (
+        after is not None
+        and before.keys() == after.keys()
+        and all(_deps(before[key]) == _deps(after[key]) for key in before)
+    )
 
 
 def _blocking(state: tuple[Any, ...] | None) -> tuple[Any, ...] | None:

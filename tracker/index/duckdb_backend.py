@@ -103,15 +103,6 @@ class Applied:
     problems_changed: bool  # a file's problems (it became valid or invalid, or still is)
 
 
-def _same_dependencies(before: derived.ItemState, after: derived.ItemState | None) -> bool:
-    """The same items, each with the same dependencies in the same order."""
-    return (
-        after is not None
-        and before.keys() == after.keys()
-        and all(before[key][3] == after[key][3] for key in before)
-    )
-
-
 class DuckIndex:
     def __init__(self, connection: duckdb.DuckDBPyConnection, path: Path | None) -> None:
         self.connection = connection
@@ -257,9 +248,9 @@ class DuckIndex:
             undeleted: tuple[str, ...] = ()  # tables with no rows of these files to delete
             kept: tuple[str, ...] = ()  # tables whose rows of these files stay as they are
             if before is not None and item_files == sorted(batch.removed):
-                if not any(state[3] for state in before.values()):
+                if derived.without_dependencies(before):
                     undeleted = ("deps",)  # they had none
-                elif len(item_files) == 1 and _same_dependencies(before, after):
+                elif len(item_files) == 1 and derived.same_dependencies(before, after):
                     undeleted = kept = ("deps",)  # one item, its dependencies as they were
             tables: tuple[str, ...] = ()
             if batch.removed:

@@ -108,8 +108,9 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "config": (("file", "VARCHAR"), ("settings", "JSON")),
 }
 
-# The top folders of work-item files (archived ones included).
+# The top folders of work-item files (archived ones included), and of vendor files.
 ITEM_FOLDERS = ("items", "archive")
+VENDOR_FOLDERS = ("vendors",)
 
 # The tables a file's rows can land in, by the file's top folder (tracker.yaml: config).
 _ALWAYS = ("files", "problems")

@@ -9,7 +9,7 @@ from typing import Any
 
 from tracker.errors import NotFound
 from tracker.index.backend import QueryIndex
-from tracker.index.schema import ITEM_FOLDERS
+from tracker.index.schema import ITEM_FOLDERS, VENDOR_FOLDERS
 from tracker.model.ids import resolve_id
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
@@ -19,7 +19,6 @@ from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
 MAX_TREE = 100_000
-VENDOR_FOLDERS = ("vendors",)  # all that vendor answers read: kept while items change
 
 
 TIMES = (datetime, date)
@@ -365,7 +364,7 @@ def vendors(workspace: Workspace, status: str | None, at: str | None = None) -> 
 
 def vendor(workspace: Workspace, name: str, at: str | None = None) -> dict[str, Any]:
     def compute(answer: Answer) -> dict[str, Any]:
-        found = answer.memo(
+        found = answer.memo(  # all that vendor answers read: kept while items change
             "vendors-by-name", lambda: _by_name(_all_vendors(answer)), reads=VENDOR_FOLDERS
         )
         row = found.get(name.lower())

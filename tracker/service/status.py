@@ -14,12 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tracker.index.backend import QueryIndex
-from tracker.index.schema import ITEM_FOLDERS
+from tracker.index.schema import ITEM_FOLDERS, VENDOR_FOLDERS
 from tracker.model.vendor import FormatSupport, VendorStatus
 from tracker.model.work_item import ItemStatus
 from tracker.query import status_sql
 from tracker.service.indexer import Answer
-from tracker.service.reads import VENDOR_FOLDERS
 from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 

@@ -38,7 +38,9 @@ class HeadWatch:
         self.git_dir = git_dir
         self.common = common_dir(git_dir)
         self._seen: tuple[StatKey, ...] | None = None
-        self._head_file = os.fspath(git_dir / "HEAD")  # a str: stat-ed on every query
+        # str paths: stat-ed on every query
+        self._head_file = os.fspath(git_dir / "HEAD")
+        self._packed_refs = os.fspath(self.common / "packed-refs")
         # HEAD's stat, the ref it names (its path, and its name below refs/)
         self._head: tuple[StatKey, Path | None, str | None] = (None, None, None)
 
@@ -57,7 +59,7 @@ class HeadWatch:
     def _signature(self) -> tuple[StatKey, ...]:
         head_key = self._read_head()
         ref = self._head[1]
-        return head_key, _key(self.common / "packed-refs"), None if ref is None else _key(ref)
+        return head_key, _key(self._packed_refs), None if ref is None else _key(ref)
 
     def branch(self) -> str | None:
         """The branch checked out (None: detached), from one stat of HEAD when it did not
