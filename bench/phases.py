@@ -64,3 +64,9 @@ def phase_text(phases: dict[str, float], total: float) -> str:
     if abs(rest) >= 0.00005:
         text += f" + unattributed {ms(rest)}"
     return f"{ms(total)} ms = {text}"
+
+
+def median_run(samples: list[float]) -> int:
+    """The index of the run whose time is the median (the upper one of an even count),
+    whose phases a note shows."""
+    return sorted(range(len(samples)), key=lambda i: samples[i])[len(samples) // 2]

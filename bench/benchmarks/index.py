@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GIT_ENV, LARGE, cli_python, scratch_clone, tracker_executable
-from bench.phases import TIMERS, phase_text
+from bench.phases import TIMERS, median_run, phase_text
 from bench.registry import (
     Case,
     Context,
@@ -405,10 +405,10 @@ def _rebuild(ctx: Context, size: int, repo: Path, env: dict[str, str], runs: int
         goal=REBUILD_GOALS.get(size),
     )
     _annotate(measurement, cpus, others)
-    median_run = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
+    middle = median_run(samples)
     ctx.note(
         f"rebuild @ {size:,}, phases of the median run: "
-        f"{phase_text(phases[median_run], samples[median_run])}; CPU "
+        f"{phase_text(phases[middle], samples[middle])}; CPU "
         f"{statistics.median(cpus):.2f} s (parse workers included); imports before it "
         f"{statistics.median(imports) * 1e3:.0f} ms, not counted"
     )

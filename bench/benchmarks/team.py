@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GIT_ENV, LARGE, scratch_clone
-from bench.phases import TIMERS, ms, phase_text
+from bench.phases import TIMERS, median_run, ms, phase_text
 from bench.registry import (
     Context,
     Goal,
@@ -521,7 +521,7 @@ def _scratch(
         SCRATCH_GOAL if size >= LARGE else None,
     )
     measurement.cpu_samples, measurement.other_load = cpus, statistics.mean(others)
-    middle = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
+    middle = median_run(samples)
     report = reports[middle]
     ctx.note(
         f"publish from scratch @ {size:,}: {report['files_sent']:,} files, "
@@ -555,7 +555,7 @@ def _fresh_clone(
         "publish from a fresh clone: no local index yet, team index empty", size, samples
     )
     measurement.other_load = statistics.mean(others)
-    middle = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
+    middle = median_run(samples)
     ctx.note(
         f"publish from a fresh clone @ {size:,}, phases of the median run (the local index "
         f"is built first): {phase_text(phases[middle], samples[middle])}"
@@ -638,7 +638,7 @@ def _oneshot(
         samples,
     )
     measurement.other_load = statistics.mean(others)
-    middle = sorted(range(runs), key=lambda i: samples[i])[runs // 2]
+    middle = median_run(samples)
     ctx.note(
         f"one-shot incremental publish @ {size:,}, phases of the median run: "
         f"{phase_text(phases[middle], samples[middle])}"
