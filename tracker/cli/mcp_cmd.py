@@ -65,13 +65,14 @@ def mcp(ctx: click.Context, directory: Path | None, http: bool, host: str, port:
     where = f"http://{host}:{port}/mcp" if http else "stdio"
     error(f"tracker mcp: serving {ws.display('.')} over {where}")
     sharing = IndexSharing(ws)
-    sharing.start()
     signals: list[int] = []
     try:
         # SIGTERM or SIGINT as an exception (the HTTP server, stopping on one, raises it
-        # again once shut down), so that the socket and the index are let go of first
-        with stop_on_signals():
-            run(build_server(ws.root, sharing.answer), http, host, port)
+        # again once shut down), so that the socket and the index are let go of first;
+        # one that comes before the event loop runs waits for it
+        with stop_on_signals(shut=True) as gate:
+            sharing.start()
+            run(build_server(ws.root, sharing.answer), http, host, port, gate.opened)
     except* Stop as stopped:
         signals = [s.args[0] for s in stopped.exceptions if isinstance(s, Stop) and s.args]
     finally:

@@ -77,24 +77,59 @@ def single_instance(git_dir: str) -> Iterator[str | None]:
         lock.release()
 
 
+class SignalGate:
+    """Whether a stop signal raises `Stop` now or waits: while shut, one that arrives is
+    kept and raised when the gate opens (or the block ends)."""
+
+    def __init__(self, shut: bool) -> None:
+        self.shut = shut
+        self.pending: int | None = None
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[None]:
+        """Raise `Stop` for a kept signal, then for any signal while the block runs."""
+        self.shut = False
+        try:
+            self.raise_pending()
+            yield
+        finally:
+            self.shut = True
+
+    def raise_pending(self) -> None:
+        signum, self.pending = self.pending, None
+        if signum is not None:
+            raise Stop(signum)
+
+
 @contextlib.contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into `Stop` while the block runs (main thread only)."""
+def stop_on_signals(shut: bool = False) -> Iterator[SignalGate]:
+    """Turn SIGINT and SIGTERM into `Stop` while the block runs (main thread only).
+
+    With `shut`, a signal waits until the block opens the gate it is given: a `Stop`
+    raised at any bytecode could cut through an asyncio event loop being built, which
+    leaves a half-made loop whose finaliser prints a traceback.
+    """
+    gate = SignalGate(shut)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield gate
         return
 
     stopping = False
 
     def raise_stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stopping
-        if not stopping:  # a second Ctrl-C must not interrupt the clean-up of the first
-            stopping = True
+        if stopping:  # a second Ctrl-C must not interrupt the clean-up of the first
+            return
+        stopping = True
+        if gate.shut:
+            gate.pending = signum
+        else:
             raise Stop(signum)
 
     previous = {sig: signal.signal(sig, raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield gate
+        gate.raise_pending()  # arrived after the gate shut again: stop all the same
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

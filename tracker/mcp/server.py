@@ -10,13 +10,16 @@ tracker.mcp.calls).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
@@ -76,13 +79,25 @@ def build_server(root: Path, answer: Answer | None = None) -> MCPServer[Any]:
     return server
 
 
-def run(server: MCPServer[Any], http: bool, host: str, port: int) -> None:
-    if http:
-        # Plain JSON answers, not an SSE stream per call: the tools send nothing before
-        # their result, and a stream costs the server a few tenths of a millisecond a call.
-        server.run("streamable-http", host=host, port=port, json_response=True)
-    else:
-        server.run("stdio")
+def run(
+    server: MCPServer[Any],
+    http: bool,
+    host: str,
+    port: int,
+    running: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> None:
+    """Serve until the client leaves; `running()` is held while the event loop runs."""
+
+    async def serve() -> None:
+        with running():
+            if http:
+                # Plain JSON answers, not an SSE stream per call: the tools send nothing
+                # before their result, and a stream costs a few tenths of a millisecond.
+                await server.run_streamable_http_async(host=host, port=port, json_response=True)
+            else:
+                await server.run_stdio_async()
+
+    anyio.run(serve)
 
 
 def _register(
