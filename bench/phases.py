@@ -7,6 +7,12 @@ adds up in `TIMES` under the phase's label.
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.registry import Context, Goal, Measurement
+
 TIMERS = r"""
 import functools, importlib, time
 TIMES = {}
@@ -70,3 +76,36 @@ def median_run(samples: list[float]) -> int:
     """The index of the run whose time is the median (the upper one of an even count),
     whose phases a note shows."""
     return sorted(range(len(samples)), key=lambda i: samples[i])[len(samples) // 2]
+
+
+@dataclass
+class ChildRuns:
+    """The timed runs of one case in child processes: each child's answer (its `seconds`,
+    `phases` and, where it measured it, `cpu`) and the machine's other load meanwhile."""
+
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    others: list[float] = field(default_factory=list)
+
+    def add(self, answer: dict[str, Any], other: float) -> None:
+        self.answers.append(answer)
+        self.others.append(other)
+
+    @property
+    def samples(self) -> list[float]:
+        return [answer["seconds"] for answer in self.answers]
+
+    def record(
+        self, ctx: Context, case: str, size: int | None, goal: Goal | None = None
+    ) -> Measurement:
+        measurement = ctx.record(case, size, self.samples, goal)
+        measurement.cpu_samples = [answer["cpu"] for answer in self.answers if "cpu" in answer]
+        measurement.other_load = statistics.mean(self.others) if self.others else 0.0
+        return measurement
+
+    @property
+    def median(self) -> dict[str, Any]:
+        """The answer of the median run, whose phases a note shows."""
+        return self.answers[median_run(self.samples)]
+
+    def median_phases(self) -> str:
+        return phase_text(self.median["phases"], self.median["seconds"])

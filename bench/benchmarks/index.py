@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GIT_ENV, LARGE, cli_python, scratch_clone, tracker_executable
-from bench.phases import TIMERS, median_run, phase_text
+from bench.phases import TIMERS, ChildRuns, phase_text
 from bench.registry import (
     Case,
     Context,
@@ -383,8 +383,7 @@ def run(ctx: Context) -> None:
 
 
 def _rebuild(ctx: Context, size: int, repo: Path, env: dict[str, str], runs: int) -> None:
-    samples, cpus, others, phases = [], [], [], []
-    imports: list[float] = []
+    timed = ChildRuns()
     for _ in range(runs):
         wait_for_quiet(ctx.settle)
         answer, other, _wall = _child(
@@ -393,30 +392,19 @@ def _rebuild(ctx: Context, size: int, repo: Path, env: dict[str, str], runs: int
         report = answer["report"]
         if not report.get("rebuilt") or report.get("files_read", 0) < size:
             raise AssertionError(f"the rebuild did not rebuild: {report}")
-        samples.append(answer["seconds"])
-        cpus.append(answer["cpu"])
-        others.append(other)
-        phases.append(answer["phases"])
-        imports.append(answer["imports"])
-    measurement = ctx.record(
+        timed.add(answer, other)
+    measurement = timed.record(
+        ctx,
         "cold full index: `index_sync(rebuild=True)` (= `tracker index rebuild`)",
         size,
-        samples,
-        goal=REBUILD_GOALS.get(size),
+        REBUILD_GOALS.get(size),
     )
-    _annotate(measurement, cpus, others)
-    middle = median_run(samples)
+    imports = statistics.median(answer["imports"] for answer in timed.answers)
     ctx.note(
-        f"rebuild @ {size:,}, phases of the median run: "
-        f"{phase_text(phases[middle], samples[middle])}; CPU "
-        f"{statistics.median(cpus):.2f} s (parse workers included); imports before it "
-        f"{statistics.median(imports) * 1e3:.0f} ms, not counted"
+        f"rebuild @ {size:,}, phases of the median run: {timed.median_phases()}; CPU "
+        f"{measurement.cpu_median:.2f} s (parse workers included); imports before it "
+        f"{imports * 1e3:.0f} ms, not counted"
     )
-
-
-def _annotate(measurement: Measurement, cpus: list[float], others: list[float]) -> None:
-    measurement.cpu_samples = cpus
-    measurement.other_load = statistics.mean(others) if others else 0.0
 
 
 def _queries(

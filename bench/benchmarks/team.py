@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import GIT_ENV, LARGE, scratch_clone
-from bench.phases import TIMERS, median_run, ms, phase_text
+from bench.phases import TIMERS, ChildRuns, ms, phase_text
 from bench.registry import (
     Context,
     Goal,
@@ -503,32 +503,27 @@ def _scratch(
     ctx: Context, size: int, repo: Path, env: dict[str, str], database: Database, runs: int
 ) -> None:
     """The team index holds nothing (its schema made, untimed), the local index is fresh."""
-    samples, cpus, others, phases, reports = [], [], [], [], []
+    timed = ChildRuns()
     for _ in range(runs):
         database.empty()
         wait_for_quiet(ctx.settle)
         answer, other = _publish_child(repo, env, database, "scratch")
         _check_full(answer, size, database)
-        samples.append(answer["seconds"])
-        cpus.append(answer["cpu"])
-        others.append(other)
-        phases.append(answer["phases"])
-        reports.append(answer["report"])
-    measurement = ctx.record(
+        timed.add(answer, other)
+    timed.record(
+        ctx,
         "publish from scratch: team index empty, local index fresh (`publish`)",
         size,
-        samples,
         SCRATCH_GOAL if size >= LARGE else None,
     )
-    measurement.cpu_samples, measurement.other_load = cpus, statistics.mean(others)
-    middle = median_run(samples)
-    report = reports[middle]
+    report = timed.median["report"]
     ctx.note(
         f"publish from scratch @ {size:,}: {report['files_sent']:,} files, "
-        f"{report['rows_sent']:,} rows; phases of the median run: "
-        f"{phase_text(phases[middle], samples[middle])}"
+        f"{report['rows_sent']:,} rows; phases of the median run: {timed.median_phases()}"
     )
-    replaced = statistics.median(p.get("local: replace baseline", 0.0) for p in phases)
+    replaced = statistics.median(
+        answer["phases"].get("local: replace baseline", 0.0) for answer in timed.answers
+    )
     if replaced >= 0.1:
         ctx.note(
             f"publish from scratch @ {size:,}: this clone had published before (to the "
@@ -542,23 +537,17 @@ def _fresh_clone(
     ctx: Context, size: int, repo: Path, env: dict[str, str], database: Database, runs: int
 ) -> None:
     """A clone that never had a local index publishes to an empty team index."""
-    samples, others, phases = [], [], []
+    timed = ChildRuns()
     for _ in range(runs):
         database.empty()
         wait_for_quiet(ctx.settle)
         answer, other = _publish_child(repo, env, database, "fresh-clone")
         _check_full(answer, size, database)
-        samples.append(answer["seconds"])
-        others.append(other)
-        phases.append(answer["phases"])
-    measurement = ctx.record(
-        "publish from a fresh clone: no local index yet, team index empty", size, samples
-    )
-    measurement.other_load = statistics.mean(others)
-    middle = median_run(samples)
+        timed.add(answer, other)
+    timed.record(ctx, "publish from a fresh clone: no local index yet, team index empty", size)
     ctx.note(
         f"publish from a fresh clone @ {size:,}, phases of the median run (the local index "
-        f"is built first): {phase_text(phases[middle], samples[middle])}"
+        f"is built first): {timed.median_phases()}"
     )
 
 
@@ -622,26 +611,20 @@ def _oneshot(
     """`tracker index publish` as a process of its own after one item was committed: the
     local index is opened and synced (a full freshness check) before the publish."""
     paths = sorted((repo / ".tracker" / "items").rglob("*.yaml"))[-runs:]
-    samples, others, phases = [], [], []
+    timed = ChildRuns()
     for path in paths:
         wait_for_quiet(ctx.settle)
         answer, other = _publish_child(repo, env, database, "oneshot", str(path))
         report = answer["report"]
         if (report["files_sent"], report["commit"], report["full"]) != (1, answer["head"], False):
             raise AssertionError(f"one-shot publish did not send the one file: {report}")
-        samples.append(answer["seconds"])
-        others.append(other)
-        phases.append(answer["phases"])
-    measurement = ctx.record(
-        "incremental publish, one-shot process (`tracker index publish`, no warm index)",
-        size,
-        samples,
+        timed.add(answer, other)
+    timed.record(
+        ctx, "incremental publish, one-shot process (`tracker index publish`, no warm index)", size
     )
-    measurement.other_load = statistics.mean(others)
-    middle = median_run(samples)
     ctx.note(
         f"one-shot incremental publish @ {size:,}, phases of the median run: "
-        f"{phase_text(phases[middle], samples[middle])}"
+        f"{timed.median_phases()}"
     )
 
 
