@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tracker.model.kinds import WORK_ITEM
 from tracker.query.spec import SORTS, DeploymentQuery, EnhancementQuery, ItemQuery
 
 Sql = tuple[str, list[Any]]
@@ -199,30 +200,13 @@ def open_blockers(item_ids: list[str]) -> Sql:
 
 # -- one item and what it links to (`show`) ------------------------------------------------
 
-RECORD_COLUMNS = {
-    column: column
-    for column in [
-        "id",
-        "type",
-        "title",
-        "status",
-        "priority",
-        "parent",
-        "branch",
-        "commit",
-        "pr",
-        "assignee",
-        "labels",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "deleted_at",
-        "archived",
-        "description",
-        "metadata",
-        "file",
-    ]
-} | {"commit": "commit_sha"}
+# The item's row as `show` reads it: the fields of its file (the dependencies come apart),
+# where it lies and whether it is archived.
+RECORD_COLUMNS = {field: field for field in WORK_ITEM.key_order if field != "depends_on"} | {
+    "commit": "commit_sha",
+    "archived": "archived",
+    "file": "file",
+}
 
 
 def item_record(item_id: str) -> Sql:

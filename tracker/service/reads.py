@@ -11,6 +11,7 @@ from tracker.errors import NotFound
 from tracker.index.backend import QueryIndex
 from tracker.index.schema import ITEM_FOLDERS, VENDOR_FOLDERS
 from tracker.model.ids import resolve_id
+from tracker.model.kinds import WORK_ITEM
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
 from tracker.service import show_graph, team
@@ -190,26 +191,7 @@ def _briefs(
     }
 
 
-RECORD_FIELDS = (
-    "id",
-    "type",
-    "title",
-    "status",
-    "priority",
-    "parent",
-    "depends_on",
-    "branch",
-    "commit",
-    "pr",
-    "assignee",
-    "labels",
-    "created_at",
-    "updated_at",
-    "created_by",
-    "deleted_at",
-    "description",
-    "metadata",
-)
+RECORD_FIELDS = WORK_ITEM.key_order  # the order of the item's own file
 
 
 def _as_record(row: dict[str, Any], depends_on: list[str]) -> dict[str, Any]:
