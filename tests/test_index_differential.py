@@ -494,6 +494,11 @@ class IndexAgainstFiles(RuleBasedStateMachine):
             if t.status == "active" and not any(is_open(truth, d) for d in t.depends_on)
         ]
         assert [r["id"] for r in ready["items"]] == want_ready, "ready"
+        # the best two, with their rows: an answer a warm index may keep through changes
+        # of other items (when none of them moves any item), so it must still be exact
+        best = reads.ready(self.workspace, 2)["items"]
+        assert [r["id"] for r in best] == want_ready[:2], "ready --limit 2"
+        assert best == ready["items"][:2], "ready --limit 2 rows"
 
         # tree: every live item with its depth; items with a path ordered by it
         tree = reads.tree(Workspace.open(self.repo), None, None)

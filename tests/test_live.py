@@ -396,6 +396,53 @@ def test_ready_answers_are_kept_until_an_item_file_changes(
     assert (shown["dirty"], shown["version"]) == (False, head)
 
 
+def test_ready_answers_live_through_edits_that_move_no_item(
+    tracker_repo: Path, live: LiveIndex
+) -> None:
+    """`ready`'s answer is kept through changes of items outside it that decide nothing
+    about it (a title, metadata, a commit of them), and computed again for one that could:
+    a priority, a creation time, and any change of an item in the answer."""
+    workspace = Workspace.open(tracker_repo)
+    keys = [new("task", "One"), new("task", "Two"), new("task", "Three")]
+
+    def top() -> list[str]:
+        return [item["id"] for item in reads.ready(workspace, 1)["items"]]
+
+    def kept() -> object:
+        return live._cache[("ready", 1)]
+
+    [first] = top()
+    second, third = (key for key in keys if key != first)
+    answer = kept()
+
+    retitle(item_file(tracker_repo, second), "Two, renamed")  # edited, not committed
+    assert top() == [first] and kept() is answer
+    git(tracker_repo, "commit", "-q", "-am", "two renamed")
+    assert top() == [first] and kept() is answer
+    assert run(["set", third, "metadata.actual_hours=5"]).exit_code == 0
+    assert top() == [first] and kept() is answer
+
+    assert run(["set", second, "priority=1"]).exit_code == 0
+    assert top() == [second] and kept() is not answer
+    answer = kept()
+
+    # a creation time of its own before the first's, at the same priority: best first now
+    path = item_file(tracker_repo, third)
+    text = path.read_text(encoding="utf-8")
+    assert "priority: 3\n" in text and "created_at: " in text
+    lines = [
+        "created_at: 2001-01-01T00:00:00Z\n" if line.startswith("created_at:") else line
+        for line in text.replace("priority: 3\n", "priority: 1\n").splitlines(keepends=True)
+    ]
+    path.write_text("".join(lines), encoding="utf-8")
+    assert top() == [third] and kept() is not answer
+    answer = kept()
+
+    retitle(path, "Three, renamed")  # the item the answer shows: its new title shown
+    assert reads.ready(workspace, 1)["items"][0]["title"] == "Three, renamed"
+    assert kept() is not answer
+
+
 def test_status_sections_are_kept_until_the_files_they_read_change(
     tracker_repo: Path, live: LiveIndex
 ) -> None:

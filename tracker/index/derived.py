@@ -13,9 +13,11 @@ database library.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tracker.index.schema import LOG_LIMIT
+from tracker.model.times import instant
 
 Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
@@ -84,12 +86,15 @@ SUBTREE = """
 # two index lookups in one round trip (each costs DuckDB ~0.5 ms; a correlated subquery for
 # the lists costs ten times as much). Dependency rows have a position, item rows none.
 ITEM_STATE = (
-    "SELECT id, parent, status, deleted_at IS NOT NULL, NULL::INTEGER AS position "
-    "FROM items WHERE file IN ({marks}) UNION ALL "
-    "SELECT item, depends_on, NULL, NULL, position FROM deps WHERE file IN ({marks})"
+    "SELECT id, parent, status, deleted_at IS NOT NULL, NULL::INTEGER AS position, "
+    "priority, epoch_us(created_at) FROM items WHERE file IN ({marks}) UNION ALL "
+    "SELECT item, depends_on, NULL, NULL, position, NULL, NULL FROM deps "
+    "WHERE file IN ({marks})"
 )
 
-ItemState = dict[str, tuple[Any, ...]]  # id -> (parent, status, deleted, dependencies)
+# id -> (parent, status, deleted, dependencies, (priority, creation in µs since 1970))
+ItemState = dict[str, tuple[Any, ...]]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def refresh_all(run: Run) -> None:
@@ -109,18 +114,19 @@ def item_state(run: Run, files: Sequence[str]) -> ItemState | None:
     marks = ", ".join("?" for _ in files)
     targets: dict[str, list[tuple[int, str]]] = {}
     items: list[tuple[Any, ...]] = []
-    for key, parent_or_target, status, deleted, position in run(
+    for key, parent_or_target, status, deleted, position, priority, created in run(
         ITEM_STATE.format(marks=marks), [*files, *files]
     ):
         if position is None:
-            items.append((key, parent_or_target, status, deleted))
+            items.append((key, parent_or_target, status, deleted, (priority, created)))
         else:
             targets.setdefault(key, []).append((position, parent_or_target))
     found: ItemState = {}
-    for key, *rest in items:
+    for key, parent, status, deleted, rank in items:
         if key in found:
             return None
-        found[key] = (*rest, [target for _, target in sorted(targets.get(key, []))])
+        wanted = [target for _, target in sorted(targets.get(key, []))]
+        found[key] = (parent, status, deleted, wanted, rank)
     return found
 
 
@@ -135,7 +141,14 @@ def new_state(
         if row["id"] in found:
             return None
         wanted = [target for _, target in sorted(targets.get(row["id"], []))]
-        found[row["id"]] = (row["parent"], row["status"], row["deleted_at"] is not None, wanted)
+        rank = (row["priority"], _micros(row["created_at"]))
+        found[row["id"]] = (
+            row["parent"],
+            row["status"],
+            row["deleted_at"] is not None,
+            wanted,
+            rank,
+        )
     return found
 
 
@@ -224,3 +237,10 @@ def _blocking(state: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
 
 def _deps(state: tuple[Any, ...] | None) -> list[str] | None:
     return None if state is None else list(state[3])
+
+
+def _micros(value: Any) -> Any:
+    """A creation time as the rows hold it, in µs since 1970 as the index's
+    `epoch_us(created_at)` gives it; anything else as it is (it compares unequal)."""
+    moment = instant(value)
+    return value if moment is None else (moment - _EPOCH) // timedelta(microseconds=1)

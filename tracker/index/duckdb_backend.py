@@ -101,6 +101,7 @@ class Applied:
 
     derived_changed: bool  # a place in the hierarchy, an open-dependency count
     problems_changed: bool  # a file's problems (it became valid or invalid, or still is)
+    items_unchanged: bool = False  # the item files read again hold the same item states
 
 
 # One DuckDB thread: the index's statements are small (a sync touches a few rows, a query
@@ -281,7 +282,9 @@ class DuckIndex:
                 self.set_meta(meta)
             connection.execute("COMMIT")
             problems_changed = "problems" in tables or bool(batch.rows.get("problems"))
-            return Applied(derived_changed, problems_changed)
+            return Applied(
+                derived_changed, problems_changed, before is not None and before == after
+            )
         except BaseException:
             with suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 connection.execute("ROLLBACK")

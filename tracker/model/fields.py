@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from tracker.model.times import to_aware_datetime
 
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 QUARTER_RE = re.compile(r"^[0-9]{4}-Q[1-4]$")
@@ -17,15 +19,6 @@ VENDOR_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
-    return value
-
-
-def _to_aware_datetime(value: object) -> object:
-    """YAML gives naive datetimes or plain dates; records store UTC instants."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     return value
 
 
@@ -40,4 +33,4 @@ VendorName = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=VENDOR_NAME_RE.pattern)
 ]
 Actor = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Timestamp = Annotated[datetime, BeforeValidator(_to_aware_datetime)]
+Timestamp = Annotated[datetime, BeforeValidator(to_aware_datetime)]

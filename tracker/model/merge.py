@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final
 
+from tracker.model.times import instant
 from tracker.model.yaml_write import is_empty, render_field, render_scalar, update_text
 
 
@@ -132,23 +133,10 @@ def _merge_list(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any
 def _later(ours: Any, theirs: Any) -> Any:
     if ours is MISSING or theirs is MISSING:
         return theirs if ours is MISSING else ours
-    ours_at, theirs_at = _instant(ours), _instant(theirs)
+    ours_at, theirs_at = instant(ours), instant(theirs)
     if ours_at is not None and theirs_at is not None:
         return theirs if theirs_at > ours_at else ours
     return theirs if str(theirs) > str(ours) else ours
-
-
-def _instant(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return None
 
 
 def _present(value: Any) -> Any:

@@ -66,19 +66,27 @@ PROBLEMS = "problems"  # the cache's key of every file's problems (kept until th
 
 class Memo(dict[Any, Any]):
     """What was computed from a warm index, kept until the index changes. An entry may
-    name the folders whose files it reads (`reads`): a change elsewhere keeps it."""
+    name the folders whose files it reads (`reads`): a change elsewhere keeps it; and it
+    may know which changes leave it true (`survives(report, value)`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.reads: dict[Any, frozenset[str]] = {}
+        self.survives: dict[Any, Callable[[SyncReport, Any], bool]] = {}
 
-    def forget(self, folders: set[str] | None = None) -> None:
-        """Drop what files of these folders may have changed (None: everything)."""
+    def forget(self, folders: set[str] | None = None, report: SyncReport | None = None) -> None:
+        """Drop what files of these folders may have changed (None: everything), unless
+        the sync's `report` leaves it true."""
         for key in list(self):
             read = self.reads.get(key)
-            if folders is None or read is None or read & folders:
-                del self[key]
-                self.reads.pop(key, None)
+            if folders is not None and read is not None and not read & folders:
+                continue
+            survives = self.survives.get(key)
+            if folders is not None and report and survives and survives(report, self[key]):
+                continue
+            del self[key]
+            self.reads.pop(key, None)
+            self.survives.pop(key, None)
 
 
 @dataclass
@@ -101,7 +109,11 @@ class Answer:
         """`data` with where it came from and what degraded it, files that failed
         validation (and are left out of every answer) included."""
         warnings = list(self.warnings)
-        problems = self.memo(PROBLEMS, lambda: self.index.rows(*sql.problems()))
+        problems = self.memo(
+            PROBLEMS,
+            lambda: self.index.rows(*sql.problems()),
+            survives=lambda report, _rows: not report.problems_changed,
+        )
         if problems:
             files = sorted({row["file"] for row in problems})
             shown = ", ".join(files[:3]) + (" ..." if len(files) > 3 else "")
@@ -111,16 +123,26 @@ class Answer:
             )
         return {**data, "data_source": self.data_source, "warnings": warnings}
 
-    def memo(self, key: Any, compute: Callable[[], T], reads: Iterable[str] | None = None) -> T:
+    def memo(
+        self,
+        key: Any,
+        compute: Callable[[], T],
+        reads: Iterable[str] | None = None,
+        survives: Callable[[SyncReport, T], bool] | None = None,
+    ) -> T:
         """`compute()`, remembered while the index stays as it is, or with `reads` (the
-        top folders of the only files it reads), while those files do (callers must not
+        top folders of the only files it reads), while those files do, or through a sync
+        whose report `survives(report, value)` says leaves it true (callers must not
         change what it returns)."""
         if self.cache is None:
             return compute()
         if key not in self.cache:
             self.cache[key] = compute()
-            if reads is not None and isinstance(self.cache, Memo):
-                self.cache.reads[key] = frozenset(reads)
+            if isinstance(self.cache, Memo):
+                if reads is not None:
+                    self.cache.reads[key] = frozenset(reads)
+                if survives is not None:
+                    self.cache.survives[key] = survives
         return self.cache[key]  # type: ignore[no-any-return]
 
 
@@ -210,6 +232,10 @@ class SyncReport:
     item_files: set[str] = field(default_factory=set)
     derived_changed: bool = True
     problems_changed: bool = True  # whether any file's problems (validation) changed
+    # the items of the item files read again are the same, each in the same place, with
+    # the same status, deletion, dependencies, priority and creation time (what decides
+    # whether and where an item stands in `ready`); False when not known
+    items_unchanged: bool = False
 
 
 def index_path(workspace: Workspace) -> Path:
@@ -520,10 +546,9 @@ def sync(
         meta.pop("scanned_at")  # the feed, not stat data, tells what changed: keep the old
     changed_meta = {k: v for k, v in meta.items() if state is None or state.meta.get(k) != v}
     applied = index.apply(batch, dict(changed_meta))
-    report.derived_changed, report.problems_changed = (
-        applied.derived_changed,
-        applied.problems_changed,
-    )
+    report.derived_changed = applied.derived_changed
+    report.problems_changed = applied.problems_changed
+    report.items_unchanged = applied.items_unchanged
     report.item_files = {
         path
         for path in batch.removed | batch.versions_removed

@@ -22,7 +22,6 @@ from tracker.index.backend import QueryIndex
 from tracker.index.duckdb_backend import DuckIndex, IndexBroken, IndexLocked, IndexUnavailable
 from tracker.service import show_graph
 from tracker.service.indexer import (
-    PROBLEMS,
     Answer,
     IndexState,
     Memo,
@@ -135,9 +134,7 @@ class LiveIndex:
                 kept = show_graph.kept_through(
                     self._cache, self._index, report, len(self._state.known)
                 )
-                if not report.rebuilt and not report.problems_changed and PROBLEMS in self._cache:
-                    kept[PROBLEMS] = self._cache[PROBLEMS]
-                self._forget(None if report.rebuilt else report.folders)
+                self._forget(None if report.rebuilt else report.folders, report)
                 self._cache.update(kept)
             return report
 
@@ -252,10 +249,10 @@ class LiveIndex:
         self._state = IndexState()
         self._forget()
 
-    def _forget(self, folders: set[str] | None = None) -> None:
+    def _forget(self, folders: set[str] | None = None, report: SyncReport | None = None) -> None:
         """The index changed (the files of `folders`; None: anything): what was computed
-        from it no longer holds."""
-        self._cache.forget(folders)
+        from it no longer holds, but what the sync's `report` leaves true."""
+        self._cache.forget(folders, report)
         self._generation += 1
 
     def _discard(self) -> None:

@@ -15,7 +15,7 @@ from tracker.model.kinds import WORK_ITEM
 from tracker.query import sql
 from tracker.query.spec import DeploymentQuery, EnhancementQuery, ItemQuery
 from tracker.service import show_graph, team
-from tracker.service.indexer import Answer
+from tracker.service.indexer import Answer, SyncReport
 from tracker.service.team import answered
 from tracker.service.workspace import Workspace
 
@@ -240,8 +240,9 @@ def ready_candidates(limit: int) -> int:
 
 def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, Any]:
     """Active, live items with no open dependency, best first. A warm index keeps the
-    answer until an item file changes (agents ask for ready work again and again; at
-    100,000 items the query costs ~15 ms, a kept answer ~0.1 ms)."""
+    answer until an item change could alter it (agents ask for ready work again and
+    again, between edits of other items; at 100,000 items the query costs ~11 ms, a kept
+    answer ~0.03 ms)."""
 
     def compute(answer: Answer) -> dict[str, Any]:
         found = answer.memo(
@@ -250,10 +251,18 @@ def ready(workspace: Workspace, limit: int, at: str | None = None) -> dict[str, 
             ("ready", limit),
             lambda: _ready_items(answer.index, limit),
             reads=ITEM_FOLDERS,
+            survives=_ready_survives,
         )
         return answer.envelope({"items": [dict(item) for item in found]})
 
     return answered(workspace, at, compute)
+
+
+def _ready_survives(report: SyncReport, found: list[dict[str, Any]]) -> bool:
+    """Whether `ready`'s answer holds after a sync: what it changed decides no item's place
+    in it (the items of the files read again kept every state and rank), and no file it
+    changed holds an item of the answer (whose row, version or dirty flag would differ)."""
+    return report.items_unchanged and not report.item_files & {row["file"] for row in found}
 
 
 def _ready_items(index: QueryIndex, limit: int) -> list[dict[str, Any]]:
