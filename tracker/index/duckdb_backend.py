@@ -251,7 +251,11 @@ class DuckIndex:
             item_files = sorted(f for f in batch.removed if _folder(f) in ITEM_FOLDERS)
             small = len(batch.removed) <= SMALL_BATCH
             before = derived.item_state(self._run, item_files) if small else None
-            after = derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
+            after = (  # compared with `before` only: not worked out for a large batch
+                None
+                if before is None
+                else derived.new_state(batch.rows.get("items", []), batch.rows.get("deps", []))
+            )
             undeleted: tuple[str, ...] = ()  # tables with no rows of these files to delete
             kept: tuple[str, ...] = ()  # tables whose rows of these files stay as they are
             if before is not None and item_files == sorted(batch.removed):
@@ -282,9 +286,7 @@ class DuckIndex:
                 self.set_meta(meta)
             connection.execute("COMMIT")
             problems_changed = "problems" in tables or bool(batch.rows.get("problems"))
-            return Applied(
-                derived_changed, problems_changed, before is not None and before == after
-            )
+            return Applied(derived_changed, problems_changed, after is not None and before == after)
         except BaseException:
             with suppress(duckdb.Error):  # a failed COMMIT has already ended it
                 connection.execute("ROLLBACK")

@@ -82,7 +82,12 @@ class Memo(dict[Any, Any]):
             if folders is not None and read is not None and not read & folders:
                 continue
             survives = self.survives.get(key)
-            if folders is not None and report and survives and survives(report, self[key]):
+            if (
+                folders is not None
+                and report is not None
+                and survives is not None
+                and survives(report, self[key])
+            ):
                 continue
             del self[key]
             self.reads.pop(key, None)
